@@ -1,0 +1,352 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Eccos.Scheduling.Tests.Evaluation;
+
+public class ScheduleEvaluatorTests
+{
+    private static readonly double[] TwoAlphas = [0.6, 0.8];
+    private static readonly string[] ExpectedPolicies = ["eccos:task-mean", "task-mean-lambda", "single:cheap", "single:mid", "single:strong", "cheapest", "oracle"];
+    private static readonly double?[] ExpectedAlphas = [0.6, 0.8];
+    private static readonly double?[] ExpectedLambdas = [1, 100, 10_000];
+
+    private static EvaluationOptions Options(Action<EvaluationOptions>? configure = null)
+    {
+        var options = new EvaluationOptions { Alphas = TwoAlphas, BatchSize = 60, LambdaRouterPredictors = ["task-mean"], Lambdas = [1, 100, 10_000] };
+        configure?.Invoke(options);
+        return options;
+    }
+
+    private static AssignmentSolverRegistry RegistryWithBaselines() =>
+        EvaluationTestSetup.Registry()
+            .Register("single", c => new NamedModelSolver(c.Argument!))
+            .Register("cheapest", _ => new NamedModelSolver("cheap"));
+
+    [Test]
+    public async Task Oracle_TakesTheCheapestModelWithTheBestRecordedScore()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create();
+        EvaluationReport report = await new ScheduleEvaluator(EvaluationTestSetup.Registry()).EvaluateAsync(data, [], Options());
+
+        double score = 0, cost = 0;
+        foreach (OutcomeRecord r in data.Records.Where(r => r.Split == "test"))
+        {
+            double best = r.Outputs.Max(o => o.Score!.Value);
+            score += best;
+            cost += r.Outputs.Where(o => o.Score == best).Min(o => data.Catalog.Find(o.Model)!.CostOf(r.InputTokens, o.OutputTokens));
+        }
+
+        PolicyRun oracle = report.Runs.Single(r => r.Policy == "oracle");
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.TestQueries, Is.EqualTo(200));
+            Assert.That(oracle.Success, Is.EqualTo(score / 200).Within(1e-12));
+            Assert.That(oracle.Cost, Is.EqualTo(cost).Within(1e-12));
+            Assert.That(oracle.PredictedSuccess, Is.EqualTo(oracle.Success).Within(1e-12), "the oracle's predictions are the records");
+            Assert.That(oracle.Alpha, Is.Null);
+            Assert.That(oracle.CapacityViolations, Is.Zero);
+        });
+    }
+
+    [Test]
+    public async Task EveryPolicyRunsOnTheSameBatches_WithAlphaOnlyWhereThereIsATarget()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create();
+        EvaluationReport report = await new ScheduleEvaluator(RegistryWithBaselines())
+            .EvaluateAsync(data, [EvaluationTestSetup.TaskMean()], Options());
+
+        string[] policies = [.. report.Runs.Select(r => r.Policy).Distinct()];
+        Assert.Multiple(() =>
+        {
+            Assert.That(policies, Is.EqualTo(ExpectedPolicies));
+            Assert.That(report.Runs.Where(r => r.Policy == "eccos:task-mean").Select(r => r.Alpha), Is.EqualTo(ExpectedAlphas));
+            Assert.That(report.Runs.Where(r => !r.Policy.StartsWith("eccos:", StringComparison.Ordinal)).Select(r => r.Alpha), Is.All.Null);
+            Assert.That(report.Runs.Where(r => r.Policy == "task-mean-lambda").Select(r => r.Lambda), Is.EqualTo(ExpectedLambdas));
+            Assert.That(report.Runs.Select(r => r.IneligibleAssignments), Is.All.Zero);
+            Assert.That(report.Frontiers.Select(f => f.Policy), Is.EquivalentTo(policies));
+            Assert.That(report.Predictors.Single().Name, Is.EqualTo("task-mean"));
+            Assert.That(report.Predictors.Single().Metrics.Auc, Is.GreaterThan(0.6), "the task means separate easy from hard");
+        });
+
+        // C: the dearest single model over the test split, each on every query the log has it for.
+        double strong = data.Records.Where(r => r.Split == "test")
+            .Sum(r => r.Outputs.Where(o => o.Model == "strong").Sum(o => SyntheticOutcomes.Models[2].CostOf(r.InputTokens, o.OutputTokens)));
+        Assert.That(report.MaxSingleModelCost, Is.EqualTo(strong).Within(1e-12));
+        Assert.That(report.Runs.Single(r => r.Policy == "single:strong").Cost, Is.EqualTo(strong).Within(1e-12));
+    }
+
+    [Test]
+    public async Task EccosRuns_ReachTheirTargetsAndPredictWhatTheyRealize()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create(train: 600, test: 400);
+        EvaluationReport report = await new ScheduleEvaluator(EvaluationTestSetup.Registry())
+            .EvaluateAsync(data, [EvaluationTestSetup.TaskMean()], Options(o => o.Alphas = [0.6, 0.7, 0.8]));
+
+        PolicyRun[] eccos = [.. report.Runs.Where(r => r.Policy == "eccos:task-mean")];
+        Assert.Multiple(() =>
+        {
+            foreach (PolicyRun run in eccos)
+            {
+                Assert.That(run.Reachable, Is.True);
+                Assert.That(run.PredictedSuccess, Is.GreaterThanOrEqualTo(run.Alpha!.Value - 1e-9));
+                Assert.That(run.Success, Is.EqualTo(run.PredictedSuccess).Within(0.05), $"α = {run.Alpha}");
+            }
+
+            Assert.That(eccos.Select(r => r.Cost), Is.Ordered.Ascending, "a higher target costs more");
+        });
+    }
+
+    [Test]
+    public async Task CapacityShares_AreRespected()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create();
+        EvaluationOptions options = Options(o => o.CapacityShares = new Dictionary<string, double> { ["strong"] = 0.1, ["mid"] = 0.25 });
+        var spy = new SpySolver(new GreedyTargetSolver());
+        AssignmentSolverRegistry registry = EvaluationTestSetup.Registry().Register("lagrangian", _ => spy);
+        EvaluationReport report = await new ScheduleEvaluator(registry).EvaluateAsync(data, [EvaluationTestSetup.TaskMean()], options);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Runs.Select(r => r.CapacityViolations), Is.All.Zero);
+            Assert.That(spy.Solved, Is.Not.Empty);
+            foreach ((int n, int[] load) in spy.Solved)
+            {
+                Assert.That(load[2], Is.LessThanOrEqualTo((int)Math.Floor(0.1 * n)));
+                Assert.That(load[1], Is.LessThanOrEqualTo((int)Math.Floor(0.25 * n)));
+            }
+        });
+
+        // The high target cannot be met with strong capped at 10%: the run says so, and stays within the caps.
+        Assert.That(report.Runs.Single(r => r.Policy == "eccos:task-mean" && r.Alpha == 0.8).Reachable, Is.False);
+    }
+
+    [Test]
+    public async Task CapacityViolations_OfABrokenSolver_AreCounted()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create(absentShare: 0);
+        EvaluationOptions options = Options(o =>
+        {
+            o.Solver = "stubborn:0";
+            o.IncludeBaselines = false;
+            o.CapacityShares = new Dictionary<string, double> { ["cheap"] = 0.1 };
+        });
+        EvaluationReport report = await new ScheduleEvaluator(EvaluationTestSetup.Registry()).EvaluateAsync(data, [EvaluationTestSetup.TaskMean()], options);
+
+        // Batches of 60, 60, 60, 20: each puts every query on 'cheap', which may take floor(0.1·n).
+        int expected = (60 - 6) * 3 + (20 - 2);
+        Assert.That(report.Runs.Select(r => r.CapacityViolations), Is.All.EqualTo(expected));
+    }
+
+    [Test]
+    public async Task AbsentModels_AreNeverChosen_AndAssigningThemIsCounted()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create(absentShare: 0.3);
+        int absent = data.Records.Count(r => r.Split == "test" && r.Outputs.All(o => o.Model != "mid"));
+        Assert.That(absent, Is.GreaterThan(20));
+
+        // A predictor that claims 'mid' is perfect and free: every policy wants it, and must not take it where it is absent.
+        var lure = EvaluationPredictor.Fitted("lure", new LurePredictor("mid"));
+        EvaluationReport report = await new ScheduleEvaluator(RegistryWithBaselines())
+            .EvaluateAsync(data, [lure], Options(o => o.LambdaRouterPredictors = ["lure"]));
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Runs.Select(r => r.IneligibleAssignments), Is.All.Zero);
+            Assert.That(report.Runs.Single(r => r.Policy == "single:mid").Deferred, Is.EqualTo(absent));
+        });
+
+        EvaluationReport broken = await new ScheduleEvaluator(EvaluationTestSetup.Registry())
+            .EvaluateAsync(data, [lure], Options(o => { o.Solver = "stubborn:1"; o.IncludeBaselines = false; }));
+        Assert.That(broken.Runs.Select(r => r.IneligibleAssignments), Is.All.EqualTo(absent));
+    }
+
+    [Test]
+    public async Task QueriesBeyondTheCapacities_AreDeferredAndCounted()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create(absentShare: 0);
+        EvaluationOptions options = Options(o => o.CapacityShares = new Dictionary<string, double> { ["cheap"] = 0.2, ["mid"] = 0.2, ["strong"] = 0.2 });
+        EvaluationReport report = await new ScheduleEvaluator(EvaluationTestSetup.Registry()).EvaluateAsync(data, [EvaluationTestSetup.TaskMean()], options);
+
+        // Batches 60, 60, 60, 20 place 3·12 and 3·4 queries.
+        int expected = (3 * (60 - 36)) + (20 - 12);
+        PolicyRun oracle = report.Runs.Single(r => r.Policy == "oracle");
+        Assert.Multiple(() =>
+        {
+            Assert.That(oracle.Deferred, Is.EqualTo(expected));
+            Assert.That(report.Runs.Where(r => r.Policy == "eccos:task-mean").Select(r => r.Deferred), Is.All.EqualTo(expected));
+            Assert.That(report.Runs.Select(r => r.CapacityViolations), Is.All.Zero);
+            Assert.That(oracle.Success, Is.LessThanOrEqualTo((200.0 - expected) / 200), "deferred queries score 0");
+        });
+    }
+
+    [Test]
+    public async Task Overhead_CountsPredictionAndSolving_ButNotEmbedding()
+    {
+        var time = new FakeTimeProvider();
+        OutcomeDataset data = SyntheticOutcomes.Create();
+        var predictor = new EvaluationPredictor("slow", (context, _) =>
+        {
+            IEmbeddingGenerator<string, Embedding<float>> embedder = context.MeasureEmbedding(new SlowEmbedder(time, TimeSpan.FromMilliseconds(4)), "fake");
+            return ValueTask.FromResult<IPredictor>(new SlowPredictor(time, TimeSpan.FromMilliseconds(6), embedder));
+        });
+        AssignmentSolverRegistry registry = new AssignmentSolverRegistry().Register("lagrangian", _ => new SlowSolver(time, TimeSpan.FromMilliseconds(2)));
+        EvaluationReport report = await new ScheduleEvaluator(registry, time)
+            .EvaluateAsync(data, [predictor], Options(o => { o.BatchSize = 100; o.IncludeBaselines = false; o.Alphas = [0.5]; }));
+
+        // Two batches: prediction 2 × (6 + 4) ms of which 2 × 4 ms embedding; solving 2 × 2 ms; 200 queries.
+        PredictorEvaluation p = report.Predictors.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Runs.Single().OverheadMsPerQuery, Is.EqualTo((12.0 + 4.0) / 200).Within(1e-9));
+            Assert.That(p.Embedder, Is.EqualTo("fake"));
+            Assert.That(p.EmbeddingMsPerQuery, Is.EqualTo(8.0 / 200).Within(1e-9));
+            Assert.That(p.PredictionMsPerQuery, Is.EqualTo(12.0 / 200).Within(1e-9));
+        });
+    }
+
+    [Test]
+    public void BadOptions_AreRejectedNamingTheProblem()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create();
+        var evaluator = new ScheduleEvaluator(EvaluationTestSetup.Registry());
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => evaluator.EvaluateAsync(data, [], Options(o => o.CapacityShares = new Dictionary<string, double> { ["nope"] = 0.1 })),
+                Throws.ArgumentException.With.Message.Contains("'nope'").And.Property("ParamName").EqualTo("options"));
+            Assert.That(() => evaluator.EvaluateAsync(data, [], Options(o => o.Solver = "simplex")),
+                Throws.ArgumentException.With.Message.Contains("'simplex'").And.Message.Contains("lagrangian"));
+            Assert.That(() => evaluator.EvaluateAsync(data, [], Options(o => o.Alphas = [1.2])),
+                Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("Alphas"));
+            Assert.That(() => evaluator.EvaluateAsync(data, [], Options(o => o.BatchSize = 0)),
+                Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("BatchSize"));
+            Assert.That(() => evaluator.EvaluateAsync(data, [EvaluationTestSetup.TaskMean(), EvaluationTestSetup.TaskMean()], Options()),
+                Throws.ArgumentException.With.Property("ParamName").EqualTo("predictors"));
+        });
+    }
+
+    [Test]
+    public void TestRecordWithoutAnyGradedOutcome_IsRejectedByItsId()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create();
+        var records = data.Records.ToList();
+        records.Add(new OutcomeRecord("orphan", "q", 10, [new ModelOutcome("cheap", null, 5)], Split: "test"));
+        var bad = new OutcomeDataset("bad", data.Catalog, records);
+        Assert.That(() => new ScheduleEvaluator(EvaluationTestSetup.Registry()).EvaluateAsync(bad, [], Options()),
+            Throws.ArgumentException.With.Message.Contains("'orphan'"));
+    }
+
+    [Test]
+    public void Cancellation_StopsTheRun()
+    {
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.That(() => new ScheduleEvaluator(EvaluationTestSetup.Registry()).EvaluateAsync(SyntheticOutcomes.Create(), [], Options(), cancellationToken: cts.Token),
+            Throws.InstanceOf<OperationCanceledException>());
+    }
+
+    [Test]
+    public void ValidationSlice_IsSeededDisjointAndKeepsFileOrder()
+    {
+        OutcomeRecord[] train = [.. SyntheticOutcomes.Create().Records.Where(r => r.Split == "train")];
+        var (fit, validation) = ScheduleEvaluator.SliceValidation(train, 0.2, seed: 3);
+        var (fit2, validation2) = ScheduleEvaluator.SliceValidation(train, 0.2, seed: 3);
+        var (_, validation3) = ScheduleEvaluator.SliceValidation(train, 0.2, seed: 4);
+        Assert.Multiple(() =>
+        {
+            Assert.That(validation, Has.Count.EqualTo(60));
+            Assert.That(fit.Concat(validation), Is.EquivalentTo(train));
+            Assert.That(validation2, Is.EqualTo(validation));
+            Assert.That(fit2, Is.EqualTo(fit));
+            Assert.That(validation3, Is.Not.EqualTo(validation));
+            Assert.That(validation.Select(r => Array.IndexOf(train, r)), Is.Ordered);
+        });
+    }
+
+    private sealed class NamedModelSolver(string model) : IAssignmentSolver
+    {
+        public AssignmentResult Solve(PredictionMatrix predictions, AssignmentConstraints constraints, CancellationToken cancellationToken = default)
+        {
+            int j = predictions.IndexOfModel(model);
+            var room = new int[predictions.ModelCount];
+            constraints.ResolveCapacities(predictions, room);
+            var x = new int[predictions.QueryCount];
+            for (int i = 0; i < x.Length; i++)
+            {
+                x[i] = predictions.EligibleRow(i)[j] && room[j]-- > 0 ? j : AssignmentResult.DeferredModel;
+            }
+
+            return new AssignmentResult(x, 0, 0, double.NaN, 1, AssignmentStatus.Feasible);
+        }
+    }
+
+    private sealed class SpySolver(IAssignmentSolver inner) : IAssignmentSolver
+    {
+        public List<(int N, int[] Load)> Solved { get; } = [];
+
+        public AssignmentResult Solve(PredictionMatrix predictions, AssignmentConstraints constraints, CancellationToken cancellationToken = default)
+        {
+            AssignmentResult result = inner.Solve(predictions, constraints, cancellationToken);
+            var load = new int[predictions.ModelCount];
+            foreach (int j in result.Assignments.Where(j => j >= 0))
+            {
+                load[j]++;
+            }
+
+            Solved.Add((predictions.QueryCount, load));
+            return result;
+        }
+    }
+
+    private sealed class LurePredictor(string model) : IPredictor
+    {
+        public ValueTask<PredictionMatrix> PredictAsync(IReadOnlyList<SchedulingQuery> queries, IReadOnlyList<ModelProfile> models, CancellationToken cancellationToken = default)
+        {
+            var p = new PredictionMatrix(queries.Count, models);
+            for (int i = 0; i < queries.Count; i++)
+            {
+                for (int j = 0; j < models.Count; j++)
+                {
+                    bool lure = models[j].Name == model;
+                    p.Set(i, j, lure ? 1 : 0.5, lure ? 0 : 1, 10);
+                }
+            }
+
+            return ValueTask.FromResult(p);
+        }
+    }
+
+    private sealed class SlowEmbedder(FakeTimeProvider time, TimeSpan delay) : IEmbeddingGenerator<string, Embedding<float>>
+    {
+        public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            time.Advance(delay);
+            return Task.FromResult(new GeneratedEmbeddings<Embedding<float>>(values.Select(_ => new Embedding<float>(new float[] { 1 }))));
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class SlowPredictor(FakeTimeProvider time, TimeSpan delay, IEmbeddingGenerator<string, Embedding<float>> embedder) : IPredictor
+    {
+        public async ValueTask<PredictionMatrix> PredictAsync(IReadOnlyList<SchedulingQuery> queries, IReadOnlyList<ModelProfile> models, CancellationToken cancellationToken = default)
+        {
+            await embedder.GenerateAsync(queries.Select(q => q.Text), cancellationToken: cancellationToken);
+            time.Advance(delay);
+            var p = new PredictionMatrix(queries.Count, models);
+            p.Quality.Fill(0.5);
+            return p;
+        }
+    }
+
+    private sealed class SlowSolver(FakeTimeProvider time, TimeSpan delay) : IAssignmentSolver
+    {
+        public AssignmentResult Solve(PredictionMatrix predictions, AssignmentConstraints constraints, CancellationToken cancellationToken = default)
+        {
+            time.Advance(delay);
+            return new GreedyTargetSolver().Solve(predictions, constraints, cancellationToken);
+        }
+    }
+}
