@@ -1,0 +1,231 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace Eccos.Scheduling.Cli;
+
+/// <summary>
+/// The <c>eccos</c> command line: parses arguments, runs the library's <see cref="ScheduleEvaluator"/> with a progress
+/// display, prints tables and writes the report files. Exit codes: 0 success, 2 bad arguments or bad data (one line on
+/// standard error, no file written), 1 any other failure, 130 cancelled.
+/// </summary>
+internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegistry solvers, TimeProvider? timeProvider = null)
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int UsageError = 2;
+    public const int Cancelled = 130;
+
+    private const string MainUsage = """
+        Usage: eccos <command> [options]
+
+        Commands:
+          evaluate   replay an outcome log through ECCOS and the baselines; report success, cost, AIQ and the frontier
+
+        Run 'eccos evaluate --help' for its options.
+        """;
+
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+
+    public static EccosCli CreateDefault() => new(PredictorCatalog.CreateDefault(), AssignmentSolverRegistry.CreateDefault());
+
+    public async Task<int> RunAsync(IReadOnlyList<string> args, IAnsiConsole console, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(console);
+        ArgumentNullException.ThrowIfNull(error);
+        try
+        {
+            if (args.Count == 0)
+            {
+                throw new CliUsageException("no command given (try eccos --help).");
+            }
+
+            switch (args[0])
+            {
+                case "-h" or "--help" or "help":
+                    console.WriteLine(MainUsage);
+                    return Success;
+                case "evaluate":
+                    return await EvaluateAsync([.. args.Skip(1)], console, cancellationToken).ConfigureAwait(false);
+                default:
+                    throw new CliUsageException($"unknown command '{args[0]}' (try eccos --help).");
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await error.WriteLineAsync("eccos: cancelled; no report written.").ConfigureAwait(false);
+            return Cancelled;
+        }
+        catch (Exception ex) when (ex is CliUsageException or ArgumentException or OutcomeLogFormatException or IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync("eccos: error: " + OneLine(ex)).ConfigureAwait(false);
+            return UsageError;
+        }
+#pragma warning disable CA1031 // A command line reports any failure as one line and an exit code instead of a stack trace.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            await error.WriteLineAsync($"eccos: failed: {ex.GetType().Name}: {OneLine(ex)}").ConfigureAwait(false);
+            return Failure;
+        }
+    }
+
+    internal static string OneLine(Exception ex)
+    {
+        string message = ex is ArgumentException { ParamName: { } name } && ex.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal)
+            ? ex.Message[..^$" (Parameter '{name}')".Length]
+            : ex.Message;
+        return string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    private async Task<int> EvaluateAsync(string[] args, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        EvaluateArguments a = EvaluateArguments.Parse(args);
+        if (a.Help)
+        {
+            console.WriteLine(EvaluateArguments.Usage);
+            return Success;
+        }
+
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        string? json = a.JsonPath is null ? null : OutputFiles.Check("--json", a.JsonPath, taken);
+        string? markdown = a.MarkdownPath is null ? null : OutputFiles.Check("--markdown", a.MarkdownPath, taken);
+        string? plot = a.PlotPath is null ? null : OutputFiles.Check("--plot", a.PlotPath, taken);
+        IReadOnlyList<EvaluationPredictor> chosen = predictors.Resolve(a.Predictors, a.Embedder);
+        if (!solvers.Contains(a.Solver))
+        {
+            throw new CliUsageException($"--solver: unknown solver '{a.Solver}'; registered: {string.Join(", ", solvers.Names)}.");
+        }
+
+        var options = new EvaluationOptions
+        {
+            Alphas = a.Alphas,
+            BatchSize = a.BatchSize,
+            CapacityShares = a.Capacities,
+            Solver = a.Solver,
+            Seed = a.Seed,
+        };
+
+        long started = _time.GetTimestamp();
+        OutcomeDataset dataset = await OutcomeDataset.LoadAsync(a.DataDirectory, cancellationToken).ConfigureAwait(false);
+        foreach (string model in a.Capacities.Keys)
+        {
+            if (dataset.Catalog.IndexOf(model) < 0)
+            {
+                throw new CliUsageException($"--capacity: model '{model}' is not in {OutcomeDataset.ModelsFileName} of '{a.DataDirectory}'.");
+            }
+        }
+
+        var evaluator = new ScheduleEvaluator(solvers, _time);
+        EvaluationReport report = await console.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(ctx => evaluator.EvaluateAsync(dataset, chosen, options, new ProgressDisplay(ctx), cancellationToken))
+            .ConfigureAwait(false);
+        double elapsed = _time.GetElapsedTime(started).TotalSeconds;
+
+        Print(console, report, elapsed);
+
+        using var outputs = new OutputFiles();
+        if (json is not null)
+        {
+            await using FileStream stream = File.Create(outputs.Reserve(json));
+            JsonReport.Write(stream, report, elapsed);
+        }
+
+        if (plot is not null)
+        {
+            FrontierPlot.Save(outputs.Reserve(plot), report);
+        }
+
+        if (markdown is not null)
+        {
+            await using var writer = new StreamWriter(outputs.Reserve(markdown));
+            string? plotName = plot is null ? null : Path.GetRelativePath(Path.GetDirectoryName(markdown)!, plot);
+            MarkdownReport.Write(writer, report, CommandLine(args), elapsed, plotName);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        outputs.Commit();
+        foreach (string? file in (ReadOnlySpan<string?>)[json, markdown, plot])
+        {
+            if (file is not null)
+            {
+                console.MarkupLineInterpolated($"[grey]wrote[/] {file}");
+            }
+        }
+
+        return Success;
+    }
+
+    private static void Print(IAnsiConsole console, EvaluationReport report, double elapsed)
+    {
+        console.MarkupLineInterpolated(
+            $"[bold]{report.Dataset}[/]: {report.TestQueries} test queries, batches of {report.BatchSize}, solver [bold]{report.Solver}[/], C = {ReportTables.Money(report.MaxSingleModelCost)}, {elapsed.ToString("F1", CultureInfo.InvariantCulture)} s");
+        console.Write(Table("Frontiers (AIQ over [0, C], hull from the origin)", ReportTables.FrontierHeader, ReportTables.Frontiers(report)));
+        if (report.Predictors.Count > 0)
+        {
+            console.Write(Table("Predictors (test split)", ReportTables.PredictorHeader, ReportTables.Predictors(report)));
+        }
+
+        console.Write(Table("Runs", ReportTables.RunHeader, ReportTables.Runs(report, all: false)));
+    }
+
+    private static Table Table(string title, string[] header, IEnumerable<string[]> rows)
+    {
+        var table = new Table { Title = new TableTitle(Markup.Escape(title)), Border = TableBorder.Rounded };
+        for (int k = 0; k < header.Length; k++)
+        {
+            table.AddColumn(new TableColumn(Markup.Escape(header[k])) { Alignment = k == 0 ? Justify.Left : Justify.Right });
+        }
+
+        foreach (string[] row in rows)
+        {
+            table.AddRow([.. row.Select(c => new Text(c))]);
+        }
+
+        return table;
+    }
+
+    private static string CommandLine(string[] args) =>
+        "eccos evaluate " + string.Join(' ', args.Select(x => x.Any(char.IsWhiteSpace) ? $"\"{x}\"" : x));
+
+    /// <summary>Shows each stage of the evaluation as a progress bar; called synchronously by the evaluator.</summary>
+    private sealed class ProgressDisplay(ProgressContext context) : IProgress<EvaluationProgress>
+    {
+        private static readonly (string Stage, string Label)[] Stages =
+        [
+            ("fit", "Fitting predictors"),
+            ("calibrate", "Calibrating targets"),
+            ("evaluate", "Replaying test batches"),
+            ("metrics", "Predictor metrics"),
+        ];
+
+        private readonly Dictionary<string, ProgressTask> _tasks = Stages.ToDictionary(
+            s => s.Stage, s => context.AddTask(s.Label, autoStart: false), StringComparer.Ordinal);
+
+        public void Report(EvaluationProgress value)
+        {
+            if (!_tasks.TryGetValue(value.Stage, out ProgressTask? task))
+            {
+                return;
+            }
+
+            if (!task.IsStarted)
+            {
+                task.StartTask();
+            }
+
+            string label = Stages.First(s => s.Stage == value.Stage).Label;
+            task.Description = Markup.Escape(value.Detail is null ? label : $"{label}: {value.Detail}");
+            task.MaxValue = Math.Max(1, value.Total);
+            task.Value = value.Total == 0 ? 1 : value.Completed;
+            if (value.Completed >= value.Total)
+            {
+                task.Description = Markup.Escape(label);
+                task.StopTask();
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text.Json;
+
+namespace Eccos.Scheduling.Cli;
+
+/// <summary>
+/// Writes an <see cref="EvaluationReport"/> as JSON: <c>dataset</c>, <c>test_queries</c>, <c>runs</c>,
+/// <c>frontiers</c> and <c>predictors</c> (see docs/evaluation.md), plus run metadata. Non-finite numbers are written
+/// as <c>null</c>.
+/// </summary>
+internal static class JsonReport
+{
+    public static void Write(Stream stream, EvaluationReport report, double elapsedSeconds)
+    {
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        w.WriteStartObject();
+        w.WriteString("dataset", report.Dataset);
+        w.WriteNumber("test_queries", report.TestQueries);
+        w.WriteNumber("train_queries", report.TrainQueries);
+        w.WriteNumber("validation_queries", report.ValidationQueries);
+        w.WriteNumber("batch_size", report.BatchSize);
+        w.WriteString("solver", report.Solver);
+        Number(w, "max_single_model_cost", report.MaxSingleModelCost);
+        Number(w, "elapsed_seconds", elapsedSeconds);
+
+        w.WriteStartArray("runs");
+        foreach (PolicyRun run in report.Runs)
+        {
+            w.WriteStartObject();
+            w.WriteString("policy", run.Policy);
+            Number(w, "alpha", run.Alpha);
+            Number(w, "success", run.Success);
+            Number(w, "predicted_success", run.PredictedSuccess);
+            Number(w, "cost", run.Cost);
+            w.WriteNumber("capacity_violations", run.CapacityViolations);
+            w.WriteNumber("deferred", run.Deferred);
+            Number(w, "overhead_ms_per_query", run.OverheadMsPerQuery);
+            Number(w, "lambda", run.Lambda);
+            Number(w, "target", run.Target);
+            w.WriteBoolean("reachable", run.Reachable);
+            w.WriteNumber("ineligible_assignments", run.IneligibleAssignments);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+
+        w.WriteStartArray("frontiers");
+        foreach (PolicyFrontier frontier in report.Frontiers)
+        {
+            w.WriteStartObject();
+            w.WriteString("policy", frontier.Policy);
+            Number(w, "aiq", frontier.Aiq);
+            Points(w, "points", frontier.Frontier.Points);
+            Points(w, "hull", frontier.Frontier.Hull);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+
+        w.WriteStartArray("predictors");
+        foreach (PredictorEvaluation p in report.Predictors)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", p.Name);
+            Number(w, "auc", p.Metrics.Auc);
+            Number(w, "brier", p.Metrics.Brier);
+            Number(w, "ece", p.Metrics.Ece);
+            Number(w, "output_tokens_mae", p.Metrics.OutputTokensMae);
+            Number(w, "mean_per_model_auc", p.Metrics.MeanPerModelAuc);
+            w.WriteNumber("pairs", p.Metrics.Pairs);
+            Number(w, "fit_seconds", p.FitSeconds);
+            Number(w, "prediction_ms_per_query", p.PredictionMsPerQuery);
+            if (p.Embedder is null)
+            {
+                w.WriteNull("embedder");
+            }
+            else
+            {
+                w.WriteString("embedder", p.Embedder);
+            }
+
+            Number(w, "embedding_ms_per_query", p.EmbeddingMsPerQuery);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void Points(Utf8JsonWriter w, string name, IReadOnlyList<CostQualityPoint> points)
+    {
+        w.WriteStartArray(name);
+        foreach (CostQualityPoint p in points)
+        {
+            w.WriteStartArray();
+            w.WriteNumberValue(p.Cost);
+            w.WriteNumberValue(p.Success);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static void Number(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v && double.IsFinite(v))
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+}

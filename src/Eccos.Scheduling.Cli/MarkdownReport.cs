@@ -1,0 +1,54 @@
+using System.Globalization;
+
+namespace Eccos.Scheduling.Cli;
+
+/// <summary>Writes an <see cref="EvaluationReport"/> as a Markdown document.</summary>
+internal static class MarkdownReport
+{
+    public static void Write(TextWriter w, EvaluationReport report, string commandLine, double elapsedSeconds, string? plotFileName)
+    {
+        w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# eccos evaluate: {report.Dataset}"));
+        w.WriteLine();
+        w.WriteLine($"Command: `{commandLine}`");
+        w.WriteLine();
+        w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{report.TestQueries} test queries in batches of {report.BatchSize}; predictors fitted on {report.TrainQueries} records, validation slice {report.ValidationQueries}. ECCOS solver: `{report.Solver}`. Wall time {elapsedSeconds:F1} s."));
+        w.WriteLine();
+        w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"AIQ: area under the upper non-decreasing convex hull of a policy's (cost, success) points, started at (0, 0) and held flat to the right, over [0, C] divided by C, with C = {ReportTables.Money(report.MaxSingleModelCost)} (the most expensive single model on the test split)."));
+        w.WriteLine();
+        if (plotFileName is not null)
+        {
+            w.WriteLine($"![success vs cost]({plotFileName})");
+            w.WriteLine();
+        }
+
+        w.WriteLine("## Frontiers");
+        w.WriteLine();
+        Table(w, ReportTables.FrontierHeader, ReportTables.Frontiers(report));
+        if (report.Predictors.Count > 0)
+        {
+            w.WriteLine("## Predictors (test split)");
+            w.WriteLine();
+            Table(w, ReportTables.PredictorHeader, ReportTables.Predictors(report));
+        }
+
+        w.WriteLine("## Runs");
+        w.WriteLine();
+        w.WriteLine("Success is the mean recorded score of the chosen models over all test queries (deferred queries score 0); cost is the total recorded cost (tokens × list prices where the log records none); overhead is prediction (without embedding) plus solving.");
+        w.WriteLine();
+        Table(w, ReportTables.RunHeader, ReportTables.Runs(report, all: true));
+    }
+
+    private static void Table(TextWriter w, string[] header, IEnumerable<string[]> rows)
+    {
+        w.WriteLine("| " + string.Join(" | ", header) + " |");
+        w.WriteLine("|" + string.Concat(header.Select((_, k) => k == 0 ? "---|" : "---:|")));
+        foreach (string[] row in rows)
+        {
+            w.WriteLine("| " + string.Join(" | ", row.Select(c => c.Replace("|", "\\|", StringComparison.Ordinal))) + " |");
+        }
+
+        w.WriteLine();
+    }
+}

@@ -1,0 +1,221 @@
+using System.Text.Json;
+using Eccos.Scheduling.Tests.Evaluation;
+using Spectre.Console;
+
+namespace Eccos.Scheduling.Cli.Tests;
+
+public class EvaluateCommandTests
+{
+    private static readonly double[] ExpectedAlphas = [0.6, 0.8];
+    private static readonly double[] ParsedAlphas = [0.3, 0.35, 0.4, 0.7];
+    private static readonly byte[] PngMagic = [0x89, (byte)'P', (byte)'N', (byte)'G'];
+    private string _root = string.Empty;
+    private string _data = string.Empty;
+    private string _out = string.Empty;
+
+    [OneTimeSetUp]
+    public void CreateDataset()
+    {
+        _root = Path.Combine(Path.GetTempPath(), "eccos-cli-tests-" + Guid.NewGuid().ToString("N"));
+        _data = Path.Combine(_root, "synthetic");
+        SyntheticOutcomes.WriteTo(SyntheticOutcomes.Create(), _data);
+    }
+
+    [OneTimeTearDown]
+    public void DeleteDataset() => Directory.Delete(_root, recursive: true);
+
+    [SetUp]
+    public void CreateOutputFolder()
+    {
+        _out = Path.Combine(_root, "out-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_out);
+    }
+
+    internal static EccosCli Cli(Action<PredictorCatalog>? configure = null)
+    {
+        var predictors = new PredictorCatalog().RegisterEmbedder("hashing").Register("task-mean", _ => EvaluationTestSetup.TaskMean());
+        configure?.Invoke(predictors);
+        AssignmentSolverRegistry solvers = EvaluationTestSetup.Registry().Register("single", c => new UtilityRouterSolverAdapter(c.Argument!));
+        return new EccosCli(predictors, solvers);
+    }
+
+    internal static async Task<(int Exit, string Out, string Error)> RunAsync(EccosCli cli, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        console.Profile.Width = 200;
+        int exit = await cli.RunAsync(args, console, error, CancellationToken.None);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Test]
+    public async Task Evaluate_WritesJsonOfTheDocumentedShape_AndTheMarkdownAndPlot()
+    {
+        string json = Path.Combine(_out, "r.json"), md = Path.Combine(_out, "r.md"), png = Path.Combine(_out, "r.png");
+        var (exit, output, error) = await RunAsync(Cli(), "evaluate", "--data", _data, "--alpha", "0.6,0.8", "--batch-size", "100",
+            "--json", json, "--markdown", md, "--plot", png);
+        Assert.That(exit, Is.Zero, error);
+
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(json));
+        JsonElement root = doc.RootElement;
+        Assert.Multiple(() =>
+        {
+            Assert.That(root.GetProperty("dataset").GetString(), Is.EqualTo("synthetic"));
+            Assert.That(root.GetProperty("test_queries").GetInt32(), Is.EqualTo(200));
+            Assert.That(root.GetProperty("runs").GetArrayLength(), Is.GreaterThan(4));
+            foreach (JsonElement run in root.GetProperty("runs").EnumerateArray())
+            {
+                string policy = run.GetProperty("policy").GetString()!;
+                JsonElement alpha = run.GetProperty("alpha");
+                Assert.That(alpha.ValueKind, Is.EqualTo(policy.StartsWith("eccos:", StringComparison.Ordinal) ? JsonValueKind.Number : JsonValueKind.Null), policy);
+                foreach (string number in (string[])["success", "predicted_success", "cost", "overhead_ms_per_query"])
+                {
+                    Assert.That(run.GetProperty(number).ValueKind, Is.EqualTo(JsonValueKind.Number), $"{policy}.{number}");
+                }
+
+                Assert.That(run.GetProperty("capacity_violations").GetInt32(), Is.Zero, policy);
+                Assert.That(run.GetProperty("deferred").ValueKind, Is.EqualTo(JsonValueKind.Number), policy);
+            }
+
+            JsonElement[] alphas = [.. root.GetProperty("runs").EnumerateArray().Where(r => r.GetProperty("policy").GetString() == "eccos:task-mean").Select(r => r.GetProperty("alpha"))];
+            Assert.That(alphas.Select(a => a.GetDouble()), Is.EqualTo(ExpectedAlphas));
+
+            JsonElement frontier = root.GetProperty("frontiers").EnumerateArray().Single(f => f.GetProperty("policy").GetString() == "eccos:task-mean");
+            Assert.That(frontier.GetProperty("aiq").GetDouble(), Is.InRange(0.0, 1.0));
+            foreach (JsonElement point in frontier.GetProperty("points").EnumerateArray())
+            {
+                Assert.That(point.GetArrayLength(), Is.EqualTo(2));
+                Assert.That(point[0].ValueKind, Is.EqualTo(JsonValueKind.Number));
+            }
+
+            JsonElement predictor = root.GetProperty("predictors").EnumerateArray().Single();
+            Assert.That(predictor.GetProperty("name").GetString(), Is.EqualTo("task-mean"));
+            foreach (string number in (string[])["auc", "brier", "ece", "output_tokens_mae"])
+            {
+                Assert.That(predictor.GetProperty(number).ValueKind, Is.EqualTo(JsonValueKind.Number), number);
+            }
+
+            Assert.That(File.ReadAllText(md), Does.Contain("| eccos:task-mean |").And.Contain("![success vs cost](r.png)"));
+            Assert.That(File.ReadAllBytes(png).Take(4), Is.EqualTo(PngMagic));
+            Assert.That(Directory.GetFiles(_out), Has.Length.EqualTo(3), "no temporary file is left behind");
+            Assert.That(output, Does.Contain("eccos:task-mean").And.Contain("AIQ").And.Contain("oracle"));
+        });
+    }
+
+    private static IEnumerable<TestCaseData> BadArguments()
+    {
+        yield return Case("unknown command", "frobnicate");
+        yield return Case("no data", "evaluate");
+        yield return Case("repeated option", "evaluate", "--data", "{data}", "--data", "{data}");
+        yield return Case("unknown option", "evaluate", "--data", "{data}", "--bogus");
+        yield return Case("batch size 0", "evaluate", "--data", "{data}", "--batch-size", "0");
+        yield return Case("batch size not a number", "evaluate", "--data", "{data}", "--batch-size", "ten");
+        yield return Case("missing value", "evaluate", "--data", "{data}", "--batch-size");
+        yield return Case("alpha above 1", "evaluate", "--data", "{data}", "--alpha", "1.5");
+        yield return Case("alpha range reversed", "evaluate", "--data", "{data}", "--alpha", "0.9:0.3:0.1");
+        yield return Case("capacity without share", "evaluate", "--data", "{data}", "--capacity", "cheap");
+        yield return Case("capacity share above 1", "evaluate", "--data", "{data}", "--capacity", "cheap=2");
+        yield return Case("capacity of unknown model", "evaluate", "--data", "{data}", "--capacity", "nope=0.1");
+        yield return Case("unknown predictor", "evaluate", "--data", "{data}", "--predictor", "nope");
+        yield return Case("unknown solver", "evaluate", "--data", "{data}", "--solver", "nope");
+        yield return Case("unknown embedder", "evaluate", "--data", "{data}", "--embedder", "nope");
+        yield return Case("missing data folder", "evaluate", "--data", "{root}/does-not-exist");
+        yield return Case("malformed outcome log", "evaluate", "--data", "{bad}");
+        yield return Case("output folder missing", "evaluate", "--data", "{data}", "--json", "{out}/no-such-folder/r.json");
+        yield return Case("same output twice", "evaluate", "--data", "{data}", "--json", "{out}/r.json", "--markdown", "{out}/r.json");
+    }
+
+    private static TestCaseData Case(string name, params string[] args) => new TestCaseData((object)args).SetName(name);
+
+    [TestCaseSource(nameof(BadArguments))]
+    public async Task BadArgumentsAndBadData_ExitWith2AndOneLine_AndWriteNothing(string[] template)
+    {
+        string bad = Path.Combine(_root, "bad");
+        if (!Directory.Exists(bad))
+        {
+            Directory.CreateDirectory(bad);
+            File.Copy(Path.Combine(_data, OutcomeDataset.ModelsFileName), Path.Combine(bad, OutcomeDataset.ModelsFileName));
+            File.WriteAllLines(Path.Combine(bad, OutcomeDataset.OutcomesFileName), [.. File.ReadLines(Path.Combine(_data, OutcomeDataset.OutcomesFileName)).Take(3), "{\"id\": 7"]);
+        }
+
+        string[] args = [.. template.Select(a => a.Replace("{data}", _data, StringComparison.Ordinal).Replace("{root}", _root, StringComparison.Ordinal)
+            .Replace("{bad}", bad, StringComparison.Ordinal).Replace("{out}", _out, StringComparison.Ordinal))];
+        if (!args.Contains("--json"))
+        {
+            args = [.. args, "--json", Path.Combine(_out, "r.json"), "--plot", Path.Combine(_out, "r.png")];
+        }
+
+        var (exit, _, error) = await RunAsync(Cli(), args);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(EccosCli.UsageError));
+            Assert.That(error, Does.StartWith("eccos: error: "));
+            Assert.That(error.TrimEnd('\n', '\r'), Does.Not.Contain('\n'), "one line");
+            Assert.That(Directory.GetFileSystemEntries(_out), Is.Empty, "nothing written");
+        });
+    }
+
+    [Test]
+    public async Task Help_PrintsUsageAndSucceeds()
+    {
+        var (exit, output, _) = await RunAsync(Cli(), "evaluate", "--help");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero);
+            Assert.That(output, Does.Contain("--capacity MODEL=SHARE"));
+        });
+    }
+
+    [Test]
+    public async Task Cancelled_ExitsWith130_AndWritesNothing()
+    {
+        using var cts = new CancellationTokenSource();
+        EccosCli cli = Cli(c => c.Register("cancel", _ => new EvaluationPredictor("cancel", (context, _) =>
+        {
+            cts.Cancel();
+            return ValueTask.FromResult<IPredictor>(new TaskMeanPredictor(context.Train));
+        })));
+        var error = new StringWriter();
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Interactive = InteractionSupport.No, Out = new AnsiConsoleOutput(new StringWriter()) });
+        int exit = await cli.RunAsync(["evaluate", "--data", _data, "--predictor", "cancel", "--json", Path.Combine(_out, "r.json")], console, error, cts.Token);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(EccosCli.Cancelled));
+            Assert.That(Directory.GetFileSystemEntries(_out), Is.Empty);
+        });
+    }
+
+    [Test]
+    public void Alphas_AcceptValuesAndRanges()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(EvaluateArguments.ParseAlphas("0.3:0.4:0.05,0.7"), Is.EqualTo(ParsedAlphas));
+            Assert.That(EvaluateArguments.ParseAlphas("0.3:0.95:0.025"), Has.Count.EqualTo(27));
+            Assert.That(EvaluateArguments.Parse(["--data", "d", "--capacity", "a=0.1", "b=0.2", "--capacity=c=0.3"]).Capacities, Has.Count.EqualTo(3));
+        });
+    }
+
+    /// <summary>Single-model baseline for the CLI tests: the named model where eligible and with room, else deferred.</summary>
+    private sealed class UtilityRouterSolverAdapter(string model) : IAssignmentSolver
+    {
+        public AssignmentResult Solve(PredictionMatrix predictions, AssignmentConstraints constraints, CancellationToken cancellationToken = default)
+        {
+            int j = predictions.IndexOfModel(model);
+            var x = new int[predictions.QueryCount];
+            for (int i = 0; i < x.Length; i++)
+            {
+                x[i] = predictions.EligibleRow(i)[j] ? j : AssignmentResult.DeferredModel;
+            }
+
+            return new AssignmentResult(x, 0, 0, double.NaN, 1, AssignmentStatus.Feasible);
+        }
+    }
+}
