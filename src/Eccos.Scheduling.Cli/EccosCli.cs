@@ -15,6 +15,9 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
     public const int UsageError = 2;
     public const int Cancelled = 130;
 
+    /// <summary>The table width used when the output is not a terminal (a file or a pipe has no width of its own).</summary>
+    private const int WideTables = 160;
+
     private const string MainUsage = """
         Usage: eccos <command> [options]
 
@@ -116,6 +119,11 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
             }
         }
 
+        if (console.Profile.Out.IsTerminal is false && console.Profile.Width < WideTables)
+        {
+            console.Profile.Width = WideTables;
+        }
+
         var evaluator = new ScheduleEvaluator(solvers, _time);
         EvaluationReport report = await console.Progress()
             .AutoClear(false)
@@ -198,7 +206,8 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
         [
             ("fit", "Fitting predictors"),
             ("calibrate", "Calibrating targets"),
-            ("evaluate", "Replaying test batches"),
+            ("predict", "Predicting the test split"),
+            ("evaluate", "Replaying policies"),
             ("metrics", "Predictor metrics"),
         ];
 

@@ -44,7 +44,7 @@ internal static class FrontierPlot
             label.OffsetX = 6;
         }
 
-        plot.Axes.SetLimitsX(0, report.MaxSingleModelCost * 1.08);
+        plot.Axes.SetLimits(0, report.MaxSingleModelCost * 1.08, 0, 1);
         plot.ShowLegend(Alignment.LowerRight);
         plot.SavePng(path, width, height);
     }

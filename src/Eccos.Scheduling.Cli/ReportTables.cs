@@ -12,7 +12,7 @@ internal static class ReportTables
 
     public static readonly string[] FrontierHeader = ["Policy", "AIQ", "Points", "Cheapest point", "Best point"];
 
-    public static readonly string[] RunHeader = ["Policy", "α", "λ", "Target", "Success", "Predicted", "Cost", "Violations", "Deferred", "Overhead ms/q"];
+    public static readonly string[] RunHeader = ["Policy", "α", "λ", "t(α)", "Reachable", "Success", "Predicted", "Cost", "Violations", "Deferred", "Overhead ms/q"];
 
     public static readonly string[] PredictorHeader = ["Predictor", "AUC", "Per-model AUC", "Brier", "ECE", "Tokens MAE", "Fit s", "Predict ms/q", "Embedder", "Embed ms/q"];
 
@@ -61,7 +61,8 @@ internal static class ReportTables
                 run.Policy,
                 run.Alpha is { } alpha ? F(alpha, 3) : "–",
                 run.Lambda is { } lambda ? lambda.ToString("G3", CultureInfo.InvariantCulture) : "–",
-                run.Target is { } target ? F(target, 3) + (run.Reachable ? string.Empty : " (unreachable)") : "–",
+                run.Target is { } target ? F(target, 3) : "–",
+                run.Reachable ? "yes" : "no",
                 F(run.Success, 3),
                 F(run.PredictedSuccess, 3),
                 Money(run.Cost),

@@ -9,8 +9,12 @@ public sealed class EvaluationOptions
     /// <summary>The default quality targets: 0.30 to 0.95 in steps of 0.025 (27 values).</summary>
     public static IReadOnlyList<double> DefaultAlphas { get; } = Sweep(0.30, 0.95, 0.025);
 
-    /// <summary>The default λ grid of the RouterBench λ-router: 25 values from 10⁻² to 10⁴, evenly spaced in log scale.</summary>
-    public static IReadOnlyList<double> DefaultLambdas { get; } = LogGrid(1e-2, 1e4, 25);
+    /// <summary>
+    /// The default λ grid of the RouterBench λ-router: 29 values from 10⁻⁶ to 10 (four per decade), in currency per
+    /// unit of quality per query — per-query LLM costs run from about 10⁻⁵ to 10⁻² USD, so the crossovers between
+    /// models lie well below 1.
+    /// </summary>
+    public static IReadOnlyList<double> DefaultLambdas { get; } = LogGrid(1e-6, 10, 29);
 
     /// <summary>Gets or sets the quality targets α, each in [0, 1]. Default <see cref="DefaultAlphas"/>.</summary>
     public IReadOnlyList<double> Alphas { get; set; } = DefaultAlphas;
@@ -23,6 +27,13 @@ public sealed class EvaluationOptions
     /// n queries. Models without a share are unlimited. Default: none.
     /// </summary>
     public IReadOnlyDictionary<string, double> CapacityShares { get; set; } = new Dictionary<string, double>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the test split is replayed in a seeded random order (as queries of all
+    /// kinds would arrive) rather than in file order. Recorded datasets are often stored grouped by task; replayed in
+    /// file order, each batch then holds one or two tasks and must meet α on its own. Default <see langword="true"/>.
+    /// </summary>
+    public bool ShuffleTest { get; set; } = true;
 
     /// <summary>
     /// Gets or sets the name of the solver of the <c>eccos:*</c> policies in the <see cref="AssignmentSolverRegistry"/>.

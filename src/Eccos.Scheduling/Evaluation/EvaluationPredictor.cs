@@ -46,20 +46,22 @@ public sealed class EvaluationPredictor
 
 /// <summary>What a predictor is fitted on in a <see cref="ScheduleEvaluator"/> run.</summary>
 /// <remarks>
-/// Thread-safe. Embedding generators wrapped by <see cref="MeasureEmbedding"/> add their time to this predictor's
-/// embedding clock, which the evaluator reports apart from the scheduling overhead.
+/// Thread-safe. Embedding generators wrapped by <see cref="MeasureEmbedding"/> add their time to the run's embedding
+/// clock: whatever is embedded while a predictor predicts the test split (by it or by a component it delegates to)
+/// is reported as that predictor's embedding time, apart from the scheduling overhead.
 /// </remarks>
 public sealed class PredictorFitContext
 {
-    private long _embeddingTicks;
+    private readonly EmbeddingClock _clock;
 
-    internal PredictorFitContext(IReadOnlyList<OutcomeRecord> train, IReadOnlyList<OutcomeRecord> validation, ModelCatalog catalog, int seed, TimeProvider timeProvider)
+    internal PredictorFitContext(
+        IReadOnlyList<OutcomeRecord> train, IReadOnlyList<OutcomeRecord> validation, ModelCatalog catalog, int seed, EmbeddingClock clock)
     {
         Train = train;
         Validation = validation;
         Catalog = catalog;
         Seed = seed;
-        TimeProvider = timeProvider;
+        _clock = clock;
     }
 
     /// <summary>Gets the records to fit on: the training split less the validation slice.</summary>
@@ -74,16 +76,9 @@ public sealed class PredictorFitContext
     /// <summary>Gets the run's seed.</summary>
     public int Seed { get; }
 
-    /// <summary>Gets the name of the embedder registered through <see cref="MeasureEmbedding"/>, if any.</summary>
-    public string? EmbedderName { get; private set; }
-
-    internal TimeProvider TimeProvider { get; }
-
-    internal long EmbeddingTicks => Interlocked.Read(ref _embeddingTicks);
-
     /// <summary>
-    /// Wraps <paramref name="generator"/> so that the time spent in it counts as embedding time, reported per embedder
-    /// and kept out of the scheduling overhead.
+    /// Wraps <paramref name="generator"/> so that the time spent in it counts as embedding time of
+    /// <paramref name="embedderName"/>, reported per embedder and kept out of the scheduling overhead.
     /// </summary>
     /// <param name="generator">The embedding generator the predictor uses.</param>
     /// <param name="embedderName">How to name the embedder in the report.</param>
@@ -92,25 +87,56 @@ public sealed class PredictorFitContext
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentException.ThrowIfNullOrWhiteSpace(embedderName);
-        EmbedderName = embedderName;
-        return new TimedEmbeddingGenerator(generator, this);
+        return new TimedEmbeddingGenerator(generator, _clock, embedderName);
     }
 
-    private sealed class TimedEmbeddingGenerator(IEmbeddingGenerator<string, Embedding<float>> inner, PredictorFitContext owner)
+    private sealed class TimedEmbeddingGenerator(IEmbeddingGenerator<string, Embedding<float>> inner, EmbeddingClock clock, string name)
         : DelegatingEmbeddingGenerator<string, Embedding<float>>(inner)
     {
         public override async Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(
             IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
         {
-            long start = owner.TimeProvider.GetTimestamp();
+            long start = clock.TimeProvider.GetTimestamp();
             try
             {
                 return await base.GenerateAsync(values, options, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
-                Interlocked.Add(ref owner._embeddingTicks, owner.TimeProvider.GetElapsedTime(start).Ticks);
+                clock.Add(name, clock.TimeProvider.GetElapsedTime(start));
             }
         }
+    }
+}
+
+/// <summary>Time spent in each named embedder during one evaluation run.</summary>
+/// <remarks>Thread-safe.</remarks>
+internal sealed class EmbeddingClock(TimeProvider timeProvider)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _ticks = new(StringComparer.Ordinal);
+
+    public TimeProvider TimeProvider { get; } = timeProvider;
+
+    public void Add(string embedder, TimeSpan elapsed) => _ticks.AddOrUpdate(embedder, elapsed.Ticks, (_, t) => t + elapsed.Ticks);
+
+    public Dictionary<string, long> Snapshot() => new(_ticks, StringComparer.Ordinal);
+
+    /// <summary>The embedders that ran since <paramref name="before"/>, and their total time since then.</summary>
+    public (string? Embedders, long Ticks) Since(Dictionary<string, long> before)
+    {
+        var names = new List<string>();
+        long ticks = 0;
+        foreach ((string name, long now) in _ticks)
+        {
+            long delta = now - before.GetValueOrDefault(name);
+            if (delta > 0)
+            {
+                names.Add(name);
+                ticks += delta;
+            }
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        return (names.Count == 0 ? null : string.Join('+', names), ticks);
     }
 }

@@ -83,18 +83,31 @@ public sealed class ScheduleEvaluator
         }
 
         (IReadOnlyList<OutcomeRecord> fitRecords, IReadOnlyList<OutcomeRecord> validation) = SliceValidation(train, options.ValidationFraction, options.Seed);
+        if (options.ShuffleTest)
+        {
+            OutcomeRecord[] shuffled = [.. test];
+            new Random(options.Seed ^ 0x7e57).Shuffle(shuffled);
+            test = shuffled;
+
+            // The calibration replays the validation slice in batches too: in the same kind of order as the test.
+            OutcomeRecord[] slice = [.. validation];
+            new Random(options.Seed ^ 0x7a1d).Shuffle(slice);
+            validation = slice;
+        }
+
         ReplayBatch[] batches = OutcomeReplay.CreateBatches(test, models, options.BatchSize, nameof(dataset));
         double[] alphas = [.. options.Alphas];
 
+        var clock = new EmbeddingClock(_time);
         var fitted = new FittedPredictor[predictors.Count];
         for (int p = 0; p < predictors.Count; p++)
         {
             progress?.Report(new EvaluationProgress("fit", predictors[p].Name, p, predictors.Count));
-            var context = new PredictorFitContext(fitRecords, validation, dataset.Catalog, options.Seed, _time);
+            var context = new PredictorFitContext(fitRecords, validation, dataset.Catalog, options.Seed, clock);
             long start = _time.GetTimestamp();
             IPredictor predictor = await predictors[p].FitAsync(context, cancellationToken).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"Predictor '{predictors[p].Name}': the fit returned null.");
-            fitted[p] = new FittedPredictor(predictors[p].Name, predictor, context, _time.GetElapsedTime(start).TotalSeconds);
+            fitted[p] = new FittedPredictor(predictors[p].Name, predictor, _time.GetElapsedTime(start).TotalSeconds);
         }
 
         progress?.Report(new EvaluationProgress("fit", null, predictors.Count, predictors.Count));
@@ -108,7 +121,7 @@ public sealed class ScheduleEvaluator
 
         List<RunPlan> plans = PlanRuns(fitted, alphas, options, models);
         IPredictor modelMeans = ModelMeanPredictor.Fit(train);
-        await ReplayAsync(batches, models, fitted, modelMeans, plans, options, progress, cancellationToken).ConfigureAwait(false);
+        await ReplayAsync(batches, models, fitted, modelMeans, plans, options, clock, progress, cancellationToken).ConfigureAwait(false);
 
         var predictorReports = new PredictorEvaluation[fitted.Length];
         for (int p = 0; p < fitted.Length; p++)
@@ -120,7 +133,7 @@ public sealed class ScheduleEvaluator
                 metrics,
                 fitted[p].FitSeconds,
                 TimeSpan.FromTicks(fitted[p].PredictTicks - fitted[p].EmbedTicks).TotalMilliseconds / test.Count,
-                fitted[p].Context.EmbedderName,
+                fitted[p].Embedder,
                 TimeSpan.FromTicks(fitted[p].EmbedTicks).TotalMilliseconds / test.Count);
         }
 
@@ -253,6 +266,7 @@ public sealed class ScheduleEvaluator
         IPredictor modelMeans,
         List<RunPlan> plans,
         EvaluationOptions options,
+        EmbeddingClock clock,
         IProgress<EvaluationProgress>? progress,
         CancellationToken cancellationToken)
     {
@@ -265,11 +279,13 @@ public sealed class ScheduleEvaluator
             ReplayBatch batch = batches[b];
             for (int p = 0; p < fitted.Length; p++)
             {
-                long embedBefore = fitted[p].Context.EmbeddingTicks;
+                Dictionary<string, long> embedBefore = clock.Snapshot();
                 long start = _time.GetTimestamp();
                 matrices[p] = await OutcomeReplay.PredictAsync(fitted[p].Predictor, batch, models, cancellationToken).ConfigureAwait(false);
                 fitted[p].PredictTicks += _time.GetElapsedTime(start).Ticks;
-                fitted[p].EmbedTicks += fitted[p].Context.EmbeddingTicks - embedBefore;
+                (string? embedder, long embedTicks) = clock.Since(embedBefore);
+                fitted[p].EmbedTicks += embedTicks;
+                fitted[p].Embedder ??= embedder;
             }
 
             PredictionMatrix means = await OutcomeReplay.PredictAsync(modelMeans, batch, models, cancellationToken).ConfigureAwait(false);
@@ -336,13 +352,13 @@ public sealed class ScheduleEvaluator
         return frontiers;
     }
 
-    private sealed class FittedPredictor(string name, IPredictor predictor, PredictorFitContext context, double fitSeconds)
+    private sealed class FittedPredictor(string name, IPredictor predictor, double fitSeconds)
     {
         public string Name { get; } = name;
 
         public IPredictor Predictor { get; } = predictor;
 
-        public PredictorFitContext Context { get; } = context;
+        public string? Embedder { get; set; }
 
         public double FitSeconds { get; } = fitSeconds;
 
