@@ -107,6 +107,7 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
             CapacityShares = a.Capacities,
             Solver = a.Solver,
             Seed = a.Seed,
+            ShuffleTest = !a.InOrder,
         };
 
         long started = _time.GetTimestamp();

@@ -20,6 +20,7 @@ internal sealed class EvaluateArguments
           --solver NAME              solver of the eccos policies (default lagrangian)
           --embedder NAME            embedder of the kNN predictors (default hashing)
           --seed N                   seed of splits and random baselines (default 0)
+          --in-order                 replay the test split in file order (default: seeded random order)
           --json FILE                write the JSON report
           --markdown FILE            write the Markdown report
           --plot FILE                write the cost-quality plot (PNG)
@@ -42,6 +43,8 @@ internal sealed class EvaluateArguments
     public string? Embedder { get; private set; }
 
     public int Seed { get; private set; }
+
+    public bool InOrder { get; private set; }
 
     public string? JsonPath { get; private set; }
 
@@ -129,6 +132,14 @@ internal sealed class EvaluateArguments
                     break;
                 case "--seed":
                     parsed.Seed = ParseInt(option, Value(), int.MinValue);
+                    break;
+                case "--in-order":
+                    if (inline is not null)
+                    {
+                        throw new CliUsageException("--in-order takes no value.");
+                    }
+
+                    parsed.InOrder = true;
                     break;
                 case "--json":
                     parsed.JsonPath = NonEmpty(option, Value());

@@ -23,7 +23,20 @@ public sealed class AssignmentSolverRegistry
 
     /// <summary>Creates a registry holding the solvers of this library.</summary>
     /// <returns>A new registry; changes to it affect no other registry.</returns>
-    public static AssignmentSolverRegistry CreateDefault() => new();
+    /// <remarks>
+    /// Names: <c>lagrangian</c> (<see cref="LagrangianAssignmentSolver"/>), <c>exact</c> (<see cref="ExactAssignmentSolver"/>,
+    /// small batches), <c>threshold</c>, <c>single:&lt;model&gt;</c>, <c>cheapest</c>, <c>round-robin</c> and <c>random</c> (seeded).
+    /// </remarks>
+    public static AssignmentSolverRegistry CreateDefault() =>
+        new AssignmentSolverRegistry()
+            .Register("lagrangian", static _ => new LagrangianAssignmentSolver())
+            .Register("exact", static _ => new ExactAssignmentSolver())
+            .Register("threshold", static _ => new ThresholdAssignmentSolver())
+            .Register("single", static c => new SingleModelAssignmentSolver(
+                c.Argument ?? throw new ArgumentException("Solver 'single' needs a model name: single:<model>.", nameof(c))))
+            .Register("cheapest", static _ => new CheapestModelAssignmentSolver())
+            .Register("round-robin", static _ => new RoundRobinAssignmentSolver())
+            .Register("random", static c => new RandomAssignmentSolver(c.Seed));
 
     /// <summary>Registers (or replaces) a solver factory.</summary>
     /// <param name="name">The name, without ':'.</param>

@@ -36,3 +36,41 @@ public class AssignmentSolverRegistryTests
         });
     }
 }
+
+public class DefaultSolverRegistryTests
+{
+    private static readonly string[] Baselines = ["eccos:task-mean", "threshold:task-mean", "single:cheap", "single:strong", "cheapest", "random", "round-robin", "oracle"];
+
+    [TestCase("lagrangian", typeof(LagrangianAssignmentSolver))]
+    [TestCase("exact", typeof(ExactAssignmentSolver))]
+    [TestCase("threshold", typeof(ThresholdAssignmentSolver))]
+    [TestCase("single:cheap", typeof(SingleModelAssignmentSolver))]
+    [TestCase("cheapest", typeof(CheapestModelAssignmentSolver))]
+    [TestCase("round-robin", typeof(RoundRobinAssignmentSolver))]
+    [TestCase("random", typeof(RandomAssignmentSolver))]
+    public void Default_HoldsTheLibrarysSolvers(string name, Type type) =>
+        Assert.That(AssignmentSolverRegistry.CreateDefault().Create(name), Is.InstanceOf(type));
+
+    [Test]
+    public void Single_NeedsAModelName() =>
+        Assert.That(() => AssignmentSolverRegistry.CreateDefault().Create("single"), Throws.ArgumentException.With.Message.Contains("single:<model>"));
+
+    [Test]
+    public async Task DefaultRegistry_RunsEveryBaselineOnTheSameBatches()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create();
+        var options = new EvaluationOptions { Alphas = [0.6, 0.7], BatchSize = 50, CapacityShares = new Dictionary<string, double> { ["strong"] = 0.3 } };
+        EvaluationReport report = await new ScheduleEvaluator().EvaluateAsync(data, [EvaluationTestSetup.TaskMean()], options);
+        string[] policies = [.. report.Runs.Select(r => r.Policy).Distinct()];
+        Assert.Multiple(() =>
+        {
+            Assert.That(policies, Is.SupersetOf(Baselines));
+            Assert.That(report.Runs.Select(r => r.CapacityViolations), Is.All.Zero);
+            Assert.That(report.Runs.Select(r => r.IneligibleAssignments), Is.All.Zero);
+            foreach (PolicyRun run in report.Runs.Where(r => r.Policy == "eccos:task-mean" && r.Reachable))
+            {
+                Assert.That(run.PredictedSuccess, Is.GreaterThanOrEqualTo(run.Alpha!.Value - 1e-6), "the Lagrangian solver meets the target it was given");
+            }
+        });
+    }
+}
