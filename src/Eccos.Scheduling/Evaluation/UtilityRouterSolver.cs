@@ -3,10 +3,11 @@ namespace Eccos.Scheduling;
 /// <summary>
 /// RouterBench's predictive router: each query independently takes <c>argmax_j λ·a_ij − c_ij</c> over its eligible
 /// models. With λ = +∞ it takes the highest quality and, among ties, the cheapest model: on recorded outcomes that is
-/// the oracle. Capacities are honoured by spilling, in query order, to the best model that still has room; a query
-/// with no such model is deferred. The quality target is ignored.
+/// the oracle. Placed like the library's baselines: in query order, a query whose choice is full goes to its next
+/// choice with room, and is deferred when none is left. The quality target is not optimized for (the status says
+/// whether it was met).
 /// </summary>
-/// <remarks>Stateless; thread-safe.</remarks>
+/// <remarks>Immutable; thread-safe and deterministic.</remarks>
 internal sealed class UtilityRouterSolver : IAssignmentSolver
 {
     public UtilityRouterSolver(double lambda)
@@ -23,67 +24,35 @@ internal sealed class UtilityRouterSolver : IAssignmentSolver
 
     public AssignmentResult Solve(PredictionMatrix predictions, AssignmentConstraints constraints, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(predictions);
-        ArgumentNullException.ThrowIfNull(constraints);
-        constraints.Validate(predictions);
-        cancellationToken.ThrowIfCancellationRequested();
-        int n = predictions.QueryCount;
+        int[] caps = SolveSupport.ValidateAndResolve(predictions, constraints);
         int m = predictions.ModelCount;
-        var room = new int[m];
-        constraints.ResolveCapacities(predictions, room);
-        ReadOnlySpan<double> quality = predictions.Quality;
-        ReadOnlySpan<double> cost = predictions.Cost;
-        ReadOnlySpan<bool> eligible = predictions.Eligible;
+        var key = new double[m];
         bool qualityFirst = double.IsPositiveInfinity(Lambda);
-        var assignments = new int[n];
-        double totalCost = 0;
-        double totalQuality = 0;
-        bool deferred = false;
-        for (int i = 0; i < n; i++)
+        return BaselinePlacement.Solve(predictions, constraints, caps, (i, order) =>
         {
-            int row = i * m;
-            int best = AssignmentResult.DeferredModel;
-            double bestPrimary = double.NegativeInfinity;
-            double bestCost = double.PositiveInfinity;
+            ReadOnlySpan<double> a = predictions.QualityRow(i);
+            ReadOnlySpan<double> c = predictions.CostRow(i);
             for (int j = 0; j < m; j++)
             {
-                int k = row + j;
-                if (!eligible[k] || room[j] <= 0)
+                if (qualityFirst)
                 {
-                    continue;
-                }
+                    // lexicographic (quality descending, then cost ascending) through exact ranks
+                    int better = 0, cheaper = 0;
+                    for (int k = 0; k < m; k++)
+                    {
+                        better += a[k] > a[j] ? 1 : 0;
+                        cheaper += c[k] < c[j] ? 1 : 0;
+                    }
 
-                double primary = qualityFirst ? quality[k] : (Lambda * quality[k]) - cost[k];
-                if (primary > bestPrimary || (primary == bestPrimary && cost[k] < bestCost))
+                    key[j] = (better * (m + 1)) + cheaper;
+                }
+                else
                 {
-                    best = j;
-                    bestPrimary = primary;
-                    bestCost = cost[k];
+                    key[j] = c[j] - (Lambda * a[j]);
                 }
             }
 
-            assignments[i] = best;
-            if (best == AssignmentResult.DeferredModel)
-            {
-                deferred = true;
-                continue;
-            }
-
-            if (room[best] != AssignmentConstraints.Unlimited)
-            {
-                room[best]--;
-            }
-
-            totalCost += cost[row + best];
-            totalQuality += quality[row + best];
-        }
-
-        return new AssignmentResult(
-            assignments,
-            totalCost,
-            n == 0 ? 0 : totalQuality / n,
-            double.NaN,
-            1,
-            deferred ? AssignmentStatus.CapacityShortfall : AssignmentStatus.Feasible);
+            BaselinePlacement.SortBy(order, key);
+        }, cancellationToken);
     }
 }
