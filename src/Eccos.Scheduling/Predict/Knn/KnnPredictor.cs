@@ -70,8 +70,19 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
     {
         ArgumentNullException.ThrowIfNull(history);
         ArgumentNullException.ThrowIfNull(embeddingGenerator);
+        return await CreateAsync(history, embeddingGenerator, options, KnnIndex.DefaultChunkRows, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Builds a predictor whose index grows in chunks of <paramref name="chunkRows"/> rows (tests use small chunks).</summary>
+    internal static async Task<KnnPredictor> CreateAsync(
+        IEnumerable<OutcomeRecord> history,
+        IEmbeddingGenerator<string, Embedding<float>> embeddingGenerator,
+        KnnPredictorOptions? options,
+        int chunkRows,
+        CancellationToken cancellationToken)
+    {
         KnnPredictorOptions validated = (options ?? new KnnPredictorOptions()).Validated();
-        var predictor = new KnnPredictor(embeddingGenerator, validated, new KnnIndex());
+        var predictor = new KnnPredictor(embeddingGenerator, validated, new KnnIndex(chunkRows: chunkRows));
         await predictor.AddCoreAsync(history, nameof(history), cancellationToken).ConfigureAwait(false);
         return predictor;
     }
