@@ -60,7 +60,7 @@ public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embe
         _options = validated;
         _idf = idf;
         _corpusSize = corpusSize;
-        _rareIdf = idf is null ? 1f : Idf(corpusSize, 1);
+        _rareIdf = idf is null || !validated.UseIdf ? 1f : Idf(corpusSize, 1);
         ModelId = BuildModelId(validated, idf, corpusSize);
         _metadata = new EmbeddingGeneratorMetadata("Eccos.Scheduling.Hashing", null, ModelId, validated.Dimensions);
     }
@@ -128,7 +128,7 @@ public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embe
             {
                 idf[f] = 0f; // stop feature
             }
-            else if (count >= o.MinDocumentFrequency)
+            else if (o.UseIdf && count >= o.MinDocumentFrequency)
             {
                 idf[f] = Idf(n, count);
             }
@@ -169,6 +169,7 @@ public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embe
                     MaxCharNGram = reader.ReadInt32(),
                     CharNGramWeight = reader.ReadSingle(),
                     MaxDocumentFrequency = reader.ReadDouble(),
+                    UseIdf = reader.ReadBoolean(),
                     MinDocumentFrequency = reader.ReadInt32(),
                 }.Validated();
             }
@@ -223,6 +224,7 @@ public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embe
         writer.Write(_options.MaxCharNGram);
         writer.Write(_options.CharNGramWeight);
         writer.Write(_options.MaxDocumentFrequency);
+        writer.Write(_options.UseIdf);
         writer.Write(_options.MinDocumentFrequency);
         writer.Write(_idf is not null);
         if (_idf is null)
@@ -453,7 +455,7 @@ public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embe
     private static string BuildModelId(HashingEmbeddingGeneratorOptions o, Dictionary<ulong, float>? idf, int corpusSize)
     {
         string chars = o.MaxCharNGram == 0 ? "c0" : string.Create(CultureInfo.InvariantCulture, $"c{o.MinCharNGram}-{o.MaxCharNGram}x{o.CharNGramWeight:R}");
-        string id = string.Create(CultureInfo.InvariantCulture, $"hashing-v1-d{o.Dimensions}-w{o.MaxWordNGram}-{chars}");
+        string id = string.Create(CultureInfo.InvariantCulture, $"hashing-v1-d{o.Dimensions}-w{o.MaxWordNGram}-{chars}-{(o.UseIdf ? "idf" : "stop")}");
         if (idf is null)
         {
             return id + "-raw";
@@ -467,7 +469,7 @@ public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embe
             h = (h ^ BitConverter.SingleToUInt32Bits(idf[key])) * FnvPrime;
         }
 
-        return string.Create(CultureInfo.InvariantCulture, $"{id}-idf{Mix(h):x16}");
+        return string.Create(CultureInfo.InvariantCulture, $"{id}-fit{Mix(h):x16}");
     }
 
     private sealed class Scratch
