@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Eccos.Scheduling;
 
 /// <summary>
@@ -8,9 +6,6 @@ namespace Eccos.Scheduling;
 /// </summary>
 internal sealed class KnnSnapshot
 {
-    /// <summary>Queries scored against each stored row at once: their vectors stay in L1 while a row streams by.</summary>
-    private const int QueryBlock = 8;
-
     public KnnSnapshot(
         int dimensions,
         int count,
@@ -85,10 +80,11 @@ internal sealed class KnnSnapshot
             throw new ArgumentOutOfRangeException(nameof(k), k, $"Only {Count} rows are stored.");
         }
 
-        for (int start = 0; start < queryCount; start += QueryBlock)
+        Span<float> dots = stackalloc float[SimilarityKernel.Block];
+        for (int start = 0; start < queryCount; start += SimilarityKernel.Block)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int block = Math.Min(QueryBlock, queryCount - start);
+            int block = Math.Min(SimilarityKernel.Block, queryCount - start);
             ReadOnlySpan<float> blockQueries = queries.Slice(start * d, block * d);
             Span<float> blockSims = similarities.Slice(start * k, block * k);
             Span<int> blockRows = rows.Slice(start * k, block * k);
@@ -100,9 +96,10 @@ internal sealed class KnnSnapshot
                 for (int r = 0; r < inChunk; r++, row++)
                 {
                     ReadOnlySpan<float> vector = chunk.AsSpan(r * d, d);
+                    SimilarityKernel.Dot(vector, blockQueries, block, dots);
                     for (int q = 0; q < block; q++)
                     {
-                        float s = TensorPrimitives.Dot(vector, blockQueries.Slice(q * d, d));
+                        float s = dots[q];
                         Span<float> heap = blockSims.Slice(q * k, k);
                         Span<int> heapRows = blockRows.Slice(q * k, k);
                         if (row < k)
