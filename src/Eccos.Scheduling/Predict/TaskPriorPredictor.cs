@@ -171,14 +171,14 @@ public sealed class TaskPriorPredictor : IPredictor, IOutcomeSink
         {
             Estimate poolRoot = Estimate.Root(_options);
             Estimate poolGlobal = _pool.Estimate(null, poolRoot, _options);
-            for (int r = 0; r < tasks.Count; r++)
+            for (int j = 0; j < m; j++)
             {
-                Estimate poolTask = _pool.Estimate(tasks[r], poolGlobal, _options);
-                for (int j = 0; j < m; j++)
+                Group group = _models.GetValueOrDefault(models[j].Name) ?? _pool;
+                Estimate global = group == _pool ? poolGlobal : group.Estimate(null, poolGlobal, _options);
+                estimates[j] = global; // row 0: no task
+                for (int r = 1; r < tasks.Count; r++)
                 {
-                    estimates[(r * m) + j] = _models.TryGetValue(models[j].Name, out Group? group)
-                        ? group.Estimate(tasks[r], group.Estimate(null, poolGlobal, _options), _options)
-                        : poolTask;
+                    estimates[(r * m) + j] = group.Estimate(tasks[r], global, _options);
                 }
             }
         }
