@@ -125,6 +125,14 @@ internal sealed class OutcomeReplay
         return new OutcomeReplay(matrices, scores, costs, kept.Count);
     }
 
+    /// <summary>Joins replays (for example the folds of a cross-fit) into one.</summary>
+    public static OutcomeReplay Combine(IReadOnlyList<OutcomeReplay> parts) =>
+        new(
+            [.. parts.SelectMany(p => p._batches)],
+            [.. parts.SelectMany(p => p._scores)],
+            [.. parts.SelectMany(p => p._costs)],
+            parts.Sum(p => p.QueryCount));
+
     /// <summary>Solves every batch for <paramref name="target"/> and scores the choices with the recorded outcomes.</summary>
     public ReplayResult Run(IAssignmentSolver solver, double target, IReadOnlyList<int>? capacities, int maxDegreeOfParallelism, CancellationToken cancellationToken)
     {

@@ -4,7 +4,7 @@ namespace Eccos.Scheduling;
 public sealed class QualityTargetCalibratorOptions
 {
     /// <summary>The default of <see cref="Margin"/>.</summary>
-    public const double DefaultMargin = 0.01;
+    public const double DefaultMargin = 0.005;
 
     /// <summary>
     /// Gets or sets the queries per batch of the replay: use the batch size the scheduler will run with, since how
@@ -30,7 +30,7 @@ public sealed class QualityTargetCalibratorOptions
     /// <summary>
     /// Gets or sets the safety margin: the calibrator aims the validation replay at α + margin, because a target
     /// learned on validation realizes a little less on new queries (the selection that overstated predictions on
-    /// validation overstates them again). Default <see cref="DefaultMargin"/> (0.01). Must lie in [0, 0.5).
+    /// validation overstates them again). Default <see cref="DefaultMargin"/> (0.005). Must lie in [0, 0.5).
     /// </summary>
     public double Margin { get; set; } = DefaultMargin;
 
@@ -43,8 +43,22 @@ public sealed class QualityTargetCalibratorOptions
     /// </summary>
     public int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Gets or sets the number of folds of <see cref="QualityTargetCalibrator.CalibrateCrossFittedAsync"/>. Default 5.
+    /// Must be at least 2.
+    /// </summary>
+    public int Folds { get; set; } = 5;
+
+    /// <summary>Gets or sets the seed of the random fold assignment of a cross-fit. Default 0.</summary>
+    public int Seed { get; set; }
+
     internal void Validate(string paramName)
     {
+        if (Folds < 2)
+        {
+            throw new ArgumentOutOfRangeException(paramName, Folds, "Folds must be at least 2.");
+        }
+
         if (BatchSize < 1)
         {
             throw new ArgumentOutOfRangeException(paramName, BatchSize, "BatchSize must be at least 1.");

@@ -49,7 +49,9 @@ internal sealed class MmluPro
         await Gate.WaitAsync();
         try
         {
-            return _loaded ??= new MmluPro(await OutcomeDataset.LoadAsync(dir));
+            _loaded ??= new MmluPro(await OutcomeDataset.LoadAsync(dir));
+            RoutingExperiment.MmluProModels = _loaded.Models;
+            return _loaded;
         }
         finally
         {
