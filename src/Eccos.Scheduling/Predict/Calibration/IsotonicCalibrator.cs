@@ -157,14 +157,21 @@ public sealed class IsotonicCalibrator
             return _y[last];
         }
 
-        int k = Array.BinarySearch(x, score);
-        if (k >= 0)
+        // Find the first knot strictly above the score: x[left] ≤ score < x[left + 1], 0 ≤ left < last.
+        int left = 0, right = last;
+        while (right - left > 1)
         {
-            return _y[k];
+            int mid = (int)((uint)(left + right) >> 1);
+            if (x[mid] <= score)
+            {
+                left = mid;
+            }
+            else
+            {
+                right = mid;
+            }
         }
 
-        int right = ~k; // first knot above the score; 1 ≤ right ≤ last
-        int left = right - 1;
         double f = (score - x[left]) / (x[right] - x[left]);
         return _y[left] + (f * (_y[right] - _y[left]));
     }
