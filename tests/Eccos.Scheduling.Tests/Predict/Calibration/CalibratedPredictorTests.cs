@@ -26,6 +26,19 @@ public class CalibratedPredictorTests
     }
 
     [Test]
+    public async Task Concurrent_predictions_agree_and_cancellation_reaches_the_inner_predictor()
+    {
+        var data = new Synthetic(800, seed: 6);
+        CalibratedPredictor c = await CalibratedPredictor.FitAsync(data.Oracle(p => p * p), data.Records, data.Models);
+        SchedulingQuery[] queries = data.Records.Select(r => r.ToQuery()).ToArray();
+        double[] expected = (await c.PredictAsync(queries, data.Models)).Quality.ToArray();
+        double[][] results = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () => (await c.PredictAsync(queries, data.Models)).Quality.ToArray())));
+        Assert.That(results, Has.All.EqualTo(expected));
+        Assert.That(async () => await c.PredictAsync(queries, data.Models, new CancellationToken(true)), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(async () => await CalibratedPredictor.FitAsync(c, data.Records, data.Models, cancellationToken: new CancellationToken(true)), Throws.InstanceOf<OperationCanceledException>());
+    }
+
+    [Test]
     public async Task Models_without_enough_validation_data_pass_through()
     {
         var data = new Synthetic(100, seed: 3);

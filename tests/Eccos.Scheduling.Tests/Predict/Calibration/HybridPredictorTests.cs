@@ -114,6 +114,7 @@ public class HybridPredictorTests
         double[] expected = (await h.PredictAsync(queries, data.Models)).Quality.ToArray();
         double[][] results = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () => (await h.PredictAsync(queries, data.Models)).Quality.ToArray())));
         Assert.That(results, Has.All.EqualTo(expected));
+        Assert.That(async () => await h.PredictAsync(queries, data.Models, new CancellationToken(true)), Throws.InstanceOf<OperationCanceledException>());
     }
 
     [Test]

@@ -87,6 +87,40 @@ public class QualityTargetCalibratorTests
     }
 
     [Test]
+    public async Task Cross_fitting_replays_every_record_with_a_predictor_that_did_not_see_it()
+    {
+        var data = new Synthetic(3000, seed: 13);
+        var seen = new System.Collections.Concurrent.ConcurrentBag<HashSet<string>>();
+        Task<IPredictor> Recipe(IReadOnlyList<OutcomeRecord> train, CancellationToken ct)
+        {
+            var ids = train.Select(r => r.Id).ToHashSet();
+            seen.Add(ids);
+            // Over-confident like the hold-out test, and it refuses to predict a query it was trained on.
+            return Task.FromResult<IPredictor>(new FuncPredictor((q, m) => ids.Contains(q.Id!)
+                ? throw new InvalidOperationException($"query {q.Id} was in this fold's training set")
+                : (Math.Sqrt(data.Truth[(q.Id!, m.Name)]), 100)));
+        }
+
+        var options = new QualityTargetCalibratorOptions { MinAlpha = 0.5, MaxAlpha = 0.6, AlphaStep = 0.05, Folds = 4, Seed = 3 };
+        QualityTargetCalibration cal = await QualityTargetCalibrator.CalibrateCrossFittedAsync(Recipe, new LambdaTestSolver(), data.Records, data.Models, options);
+        Assert.Multiple(() =>
+        {
+            Assert.That(seen, Has.Count.EqualTo(4));
+            Assert.That(seen.Select(s => s.Count), Has.All.EqualTo(2250));
+            Assert.That(data.Records.Select(r => seen.Count(s => !s.Contains(r.Id))), Has.All.EqualTo(1), "each record is held out exactly once");
+            Assert.That(cal.Targets, Has.All.GreaterThan(0.6));
+            Assert.That(cal.RealizedQualities.Select((r, k) => r - cal.Alphas[k]), Has.All.GreaterThanOrEqualTo(options.Margin));
+        });
+
+        Assert.That((await Assert.ThrowsAsync<InvalidOperationException>(() => QualityTargetCalibrator.CalibrateCrossFittedAsync(
+            (_, _) => Task.FromResult<IPredictor>(null!), new LambdaTestSolver(), data.Records, data.Models)))!.Message, Does.Contain("fold 0"));
+        Assert.That((await Assert.ThrowsAsync<ArgumentException>(() => QualityTargetCalibrator.CalibrateCrossFittedAsync(
+            Recipe, new LambdaTestSolver(), data.Records.Take(3).ToList(), data.Models)))!.ParamName, Is.EqualTo("records"));
+        Assert.That((await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => QualityTargetCalibrator.CalibrateCrossFittedAsync(
+            Recipe, new LambdaTestSolver(), data.Records, data.Models, new() { Folds = 1 })))!.Message, Does.Contain("Folds"));
+    }
+
+    [Test]
     public async Task Bad_arguments_are_named()
     {
         var data = new Synthetic(20, seed: 1);
