@@ -114,7 +114,7 @@ public sealed class TaskPriorPredictor : IPredictor, IOutcomeSink
                 _pool.Add(record.Task, o.Score, record.InputTokens, o.OutputTokens);
             }
 
-            _records++;
+            Interlocked.Increment(ref _records);
         }
     }
 
