@@ -10,6 +10,9 @@ namespace Eccos.Scheduling.Tests.Predict.Calibration;
 [Category("Measurement")]
 public class CalibrationMeasurements
 {
+    private static readonly bool[] CrossFitModes = [true, false];
+    private static readonly double[] Margins = [0.0, 0.005, 0.01];
+
     [Test]
     public async Task Task_prior_options()
     {
@@ -52,30 +55,25 @@ public class CalibrationMeasurements
     public async Task Target_calibration()
     {
         MmluPro d = await MmluPro.LoadAsync();
-        var solver = new LambdaTestSolver();
         double[] alphas = [0.6, 0.65, 0.7, 0.75];
         var recipes = new (string, Func<IReadOnlyList<OutcomeRecord>, CancellationToken, Task<IPredictor>>)[]
         {
             ("task prior", RoutingExperiment.TaskPrior),
             ("task prior + isotonic", RoutingExperiment.CalibratedTaskPrior),
         };
-        foreach ((string name, var recipe) in recipes)
+        var solvers = new (string, IAssignmentSolver)[] { ("Lagrangian solver", new LagrangianAssignmentSolver()), ("single-λ test solver", new LambdaTestSolver()) };
+        var runs = from solver in solvers from recipe in recipes from crossFit in CrossFitModes from margin in Margins select (solver, recipe, crossFit, margin);
+        foreach (((string solverName, IAssignmentSolver solver), (string name, var recipe), bool crossFit, double margin) in runs)
         {
-            foreach (bool crossFit in new[] { false, true })
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            RoutingExperiment.Outcome o = await RoutingExperiment.RunAsync(d, recipe, crossFit, solver, alphas, new QualityTargetCalibratorOptions { Margin = margin });
+            TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{solverName}, {name}, {(crossFit ? "5-fold cross-fit on train" : "hold-out validation slice")}, margin {margin}: {sw.ElapsedMilliseconds} ms, max realized {o.Calibration.MaxRealizedQuality:F3}; reference {o.ReferenceQuality:F3} at ${o.ReferenceCost:F3}"));
+            for (int k = 0; k < alphas.Length; k++)
             {
-                foreach (double margin in new[] { 0.0, 0.005, 0.01, 0.02 })
-                {
-                    var sw = System.Diagnostics.Stopwatch.StartNew();
-                    RoutingExperiment.Outcome o = await RoutingExperiment.RunAsync(d, recipe, crossFit, solver, alphas, new QualityTargetCalibratorOptions { Margin = margin });
-                    TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{name}, {(crossFit ? "5-fold cross-fit on train" : "hold-out validation slice")}, margin {margin}: {sw.ElapsedMilliseconds} ms, max realized {o.Calibration.MaxRealizedQuality:F3}; reference {o.ReferenceQuality:F3} at ${o.ReferenceCost:F3}"));
-                    for (int k = 0; k < alphas.Length; k++)
-                    {
-                        RoutingExperiment.Row u = o.Uncalibrated[k], c = o.Calibrated[k];
-                        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"| {alphas[k]:F2} | {u.Realized:F3} | {u.RelativeCost:P1} | {c.Target:F3} | {c.Realized:F3} | {c.RelativeCost:P1} |"));
-                    }
-                }
+                RoutingExperiment.Row u = o.Uncalibrated[k], c = o.Calibrated[k];
+                TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {alphas[k]:F2} | {u.Realized:F3} | {u.RelativeCost:P1} | {c.Target:F3} | {c.Realized:F3} | {c.RelativeCost:P1} |"));
             }
         }
     }

@@ -49,7 +49,7 @@ public class MmluProCalibrationTests
         MmluPro d = await MmluPro.LoadAsync();
         double[] alphas = [0.6, 0.65, 0.7];
         RoutingExperiment.Outcome o = await RoutingExperiment.RunAsync(
-            d, RoutingExperiment.CalibratedTaskPrior, crossFit: true, new LambdaTestSolver(), alphas, new QualityTargetCalibratorOptions());
+            d, RoutingExperiment.CalibratedTaskPrior, crossFit: true, new LagrangianAssignmentSolver(), alphas, new QualityTargetCalibratorOptions());
         Assert.Multiple(() =>
         {
             Assert.That(o.ReferenceCost, Is.EqualTo(2.32).Within(0.01));
@@ -58,7 +58,7 @@ public class MmluProCalibrationTests
             for (int k = 0; k < alphas.Length; k++)
             {
                 Assert.That(o.Calibrated[k].Target, Is.GreaterThan(alphas[k]));
-                Assert.That(o.Calibrated[k].Realized, Is.GreaterThanOrEqualTo(alphas[k]), $"α={alphas[k]}"); // measured 0.602, 0.656, 0.708
+                Assert.That(o.Calibrated[k].Realized, Is.GreaterThanOrEqualTo(alphas[k]), $"α={alphas[k]}"); // measured 0.602, 0.655, 0.708
                 Assert.That(o.Calibrated[k].RelativeCost, Is.LessThan(0.70), $"α={alphas[k]}");            // measured 13%, 32%, 62%
             }
 
