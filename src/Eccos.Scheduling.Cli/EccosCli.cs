@@ -109,6 +109,10 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
             Seed = a.Seed,
             ShuffleTest = !a.InOrder,
         };
+        if (a.CalibrationMargin is { } margin)
+        {
+            options.CalibrationMargin = margin;
+        }
 
         long started = _time.GetTimestamp();
         OutcomeDataset dataset = await OutcomeDataset.LoadAsync(a.DataDirectory, cancellationToken).ConfigureAwait(false);

@@ -20,6 +20,7 @@ internal sealed class EvaluateArguments
           --solver NAME              solver of the eccos policies (default lagrangian)
           --embedder NAME            embedder of the kNN predictors (default hashing)
           --seed N                   seed of splits and random baselines (default 0)
+          --calibration-margin X     t(alpha) aims at alpha + X on the validation slice (default 0.01)
           --in-order                 replay the test split in file order (default: seeded random order)
           --json FILE                write the JSON report
           --markdown FILE            write the Markdown report
@@ -43,6 +44,8 @@ internal sealed class EvaluateArguments
     public string? Embedder { get; private set; }
 
     public int Seed { get; private set; }
+
+    public double? CalibrationMargin { get; private set; }
 
     public bool InOrder { get; private set; }
 
@@ -133,6 +136,9 @@ internal sealed class EvaluateArguments
                 case "--seed":
                     parsed.Seed = ParseInt(option, Value(), int.MinValue);
                     break;
+                case "--calibration-margin":
+                    parsed.CalibrationMargin = ParseMargin(Value());
+                    break;
                 case "--in-order":
                     if (inline is not null)
                     {
@@ -202,6 +208,16 @@ internal sealed class EvaluateArguments
         }
 
         return alpha;
+    }
+
+    private static double ParseMargin(string text)
+    {
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double margin) || !(margin >= 0 && margin < 0.5))
+        {
+            throw new CliUsageException($"--calibration-margin: expected a number in [0, 0.5), got '{text}'.");
+        }
+
+        return margin;
     }
 
     private static int ParseInt(string option, string text, int min)

@@ -37,7 +37,6 @@ internal static class JsonReport
             Number(w, "lambda", run.Lambda);
             Number(w, "target", run.Target);
             w.WriteBoolean("reachable", run.Reachable);
-            w.WriteNumber("ineligible_assignments", run.IneligibleAssignments);
             w.WriteEndObject();
         }
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.AI;
+
 namespace Eccos.Scheduling.Cli;
 
 /// <summary>The predictors and embedders <c>eccos evaluate</c> knows by name.</summary>
@@ -8,13 +10,27 @@ internal sealed class PredictorCatalog
 
     private readonly List<(string Name, Func<string, EvaluationPredictor> Create)> _predictors = [];
     private readonly Dictionary<string, string> _embedders = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, Func<PredictorFitContext, IEmbeddingGenerator<string, Embedding<float>>>> _embedderFactories = new(StringComparer.Ordinal);
 
     public IReadOnlyList<string> Names => [.. _predictors.Select(p => p.Name)];
 
     public IReadOnlyList<string> Embedders => [.. _embedders.Values];
 
-    /// <summary>The predictors of the library, in report order.</summary>
-    public static PredictorCatalog CreateDefault() => new();
+    /// <summary>
+    /// The predictors of the library, in report order: <c>knn</c> (kNN over query embeddings), <c>hybrid</c> (a
+    /// validation-fitted blend of the others), <c>task-prior</c> (shrunk per-task rates). Components are fitted once
+    /// per run and shared (the hybrid blends the very knn and task-prior that are evaluated on their own).
+    /// </summary>
+    public static PredictorCatalog CreateDefault()
+    {
+        var catalog = new PredictorCatalog();
+        var components = new StandardPredictors(catalog._embedderFactories);
+        return catalog
+            .RegisterEmbedder(DefaultEmbedder, static c => HashingEmbeddingGenerator.Fit(c.Train.Select(r => r.Query)))
+            .Register("knn", embedder => new EvaluationPredictor("knn", (c, ct) => components.KnnAsync(c, embedder, ct)))
+            .Register("hybrid", embedder => new EvaluationPredictor("hybrid", (c, ct) => components.HybridAsync(c, embedder, ct)))
+            .Register("task-prior", _ => new EvaluationPredictor("task-prior", (c, ct) => components.TaskPriorAsync(c)));
+    }
 
     /// <summary>Registers a predictor; its factory gets the chosen embedder's name.</summary>
     public PredictorCatalog Register(string name, Func<string, EvaluationPredictor> create)
@@ -24,10 +40,15 @@ internal sealed class PredictorCatalog
         return this;
     }
 
-    /// <summary>Declares an embedder name that <c>--embedder</c> accepts.</summary>
-    public PredictorCatalog RegisterEmbedder(string name)
+    /// <summary>Declares an embedder that <c>--embedder</c> accepts, and how to create it for a run (<see langword="null"/>: a name only, for tests).</summary>
+    public PredictorCatalog RegisterEmbedder(string name, Func<PredictorFitContext, IEmbeddingGenerator<string, Embedding<float>>>? create = null)
     {
         _embedders[name] = name;
+        if (create is not null)
+        {
+            _embedderFactories[name] = create;
+        }
+
         return this;
     }
 

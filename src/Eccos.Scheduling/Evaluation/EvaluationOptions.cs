@@ -59,6 +59,12 @@ public sealed class EvaluationOptions
     /// </summary>
     public bool CalibrateTarget { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets the safety margin of the target calibration: t(α) is learned so that validation realizes α plus
+    /// this margin. In [0, 0.5). Default <see cref="QualityTargetCalibratorOptions.DefaultMargin"/>.
+    /// </summary>
+    public double CalibrationMargin { get; set; } = QualityTargetCalibratorOptions.DefaultMargin;
+
     /// <summary>Gets or sets a value indicating whether the baselines run (threshold, λ-router, single models, cheapest, random, round-robin, oracle). Default <see langword="true"/>.</summary>
     public bool IncludeBaselines { get; set; } = true;
 
@@ -124,6 +130,11 @@ public sealed class EvaluationOptions
             {
                 throw new ArgumentOutOfRangeException(paramName, alpha, "Alphas: every quality target must lie in [0, 1].");
             }
+        }
+
+        if (!(CalibrationMargin >= 0 && CalibrationMargin < 0.5))
+        {
+            throw new ArgumentOutOfRangeException(paramName, CalibrationMargin, "CalibrationMargin must lie in [0, 0.5).");
         }
 
         if (BatchSize < 1)

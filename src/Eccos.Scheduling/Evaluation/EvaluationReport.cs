@@ -72,7 +72,6 @@ public sealed class EvaluationReport
 /// <param name="Cost">Total recorded cost of the chosen calls (recorded cost, else tokens × list prices).</param>
 /// <param name="CapacityViolations">Queries assigned beyond a model's capacity, summed over batches and models.</param>
 /// <param name="Deferred">Queries left unassigned.</param>
-/// <param name="IneligibleAssignments">Queries assigned to a model the log lacks for them (a solver bug; always 0 for correct solvers).</param>
 /// <param name="Reachable">Whether the solver reported the target reachable in every batch (always true without a target).</param>
 /// <param name="OverheadMsPerQuery">Scheduling overhead: prediction (without embedding) plus solving, milliseconds per query.</param>
 public sealed record PolicyRun(
@@ -85,7 +84,6 @@ public sealed record PolicyRun(
     double Cost,
     int CapacityViolations,
     int Deferred,
-    int IneligibleAssignments,
     bool Reachable,
     double OverheadMsPerQuery);
 
@@ -103,7 +101,7 @@ public sealed record PolicyFrontier(string Policy, CostQualityFrontier Frontier)
 /// <param name="Metrics">AUC, Brier, ECE and output-token MAE on the test split.</param>
 /// <param name="FitSeconds">Wall time of fitting, seconds (including any embedding of the training records).</param>
 /// <param name="PredictionMsPerQuery">Prediction time without embedding, milliseconds per test query.</param>
-/// <param name="Embedder">The embedder the predictor registered, or <see langword="null"/>.</param>
+/// <param name="Embedder">The embedders that ran while the predictor predicted the test split (joined by <c>+</c>), or <see langword="null"/>.</param>
 /// <param name="EmbeddingMsPerQuery">Embedding time while predicting the test split, milliseconds per test query (0 without an embedder).</param>
 public sealed record PredictorEvaluation(
     string Name,
@@ -114,7 +112,7 @@ public sealed record PredictorEvaluation(
     double EmbeddingMsPerQuery);
 
 /// <summary>Progress of a <see cref="ScheduleEvaluator"/> run.</summary>
-/// <param name="Stage">What is running: <c>fit</c>, <c>calibrate</c>, <c>evaluate</c> or <c>metrics</c>.</param>
+/// <param name="Stage">What is running: <c>fit</c>, <c>calibrate</c>, <c>predict</c>, <c>evaluate</c> or <c>metrics</c>.</param>
 /// <param name="Detail">What it runs on (a predictor's name), or <see langword="null"/>.</param>
 /// <param name="Completed">Units done in this stage.</param>
 /// <param name="Total">Units in this stage.</param>

@@ -28,6 +28,9 @@ namespace Eccos.Scheduling;
 public sealed class ScheduleEvaluator
 {
     private const string RandomPolicy = "random";
+
+    /// <summary>The α step of the calibration grid (t(α) is interpolated between grid points).</summary>
+    private const double CalibrationStep = 0.025;
     private readonly AssignmentSolverRegistry _solvers;
     private readonly TimeProvider _time;
 
@@ -77,11 +80,6 @@ public sealed class ScheduleEvaluator
 
         IReadOnlyList<ModelProfile> models = dataset.Catalog.Models;
         (IReadOnlyList<OutcomeRecord> train, IReadOnlyList<OutcomeRecord> test) = dataset.Split(options.Seed);
-        if (test.Count == 0)
-        {
-            throw new ArgumentException($"Dataset '{dataset.Name}' has no test records.", nameof(dataset));
-        }
-
         (IReadOnlyList<OutcomeRecord> fitRecords, IReadOnlyList<OutcomeRecord> validation) = SliceValidation(train, options.ValidationFraction, options.Seed);
         if (options.ShuffleTest)
         {
@@ -95,8 +93,16 @@ public sealed class ScheduleEvaluator
             validation = slice;
         }
 
-        ReplayBatch[] batches = OutcomeReplay.CreateBatches(test, models, options.BatchSize, nameof(dataset));
         double[] alphas = [.. options.Alphas];
+        Func<int, IReadOnlyList<int>?> capacities = CapacitiesOfBatch(models, options.CapacityShares);
+        IAssignmentSolver eccosSolver = _solvers.Create(options.Solver, options.Seed);
+
+        // The oracle's replay comes first: it is cheap and tells whether the test split has anything to score.
+        OutcomeReplay recorded = await OutcomeReplay.PrepareAsync(new RecordedOutcomePredictor(test), test, models, options.BatchSize, cancellationToken).ConfigureAwait(false);
+        if (recorded.QueryCount == 0)
+        {
+            throw new ArgumentException($"Dataset '{dataset.Name}' has no test record with a graded answer of a catalog model.", nameof(dataset));
+        }
 
         var clock = new EmbeddingClock(_time);
         var fitted = new FittedPredictor[predictors.Count];
@@ -114,15 +120,57 @@ public sealed class ScheduleEvaluator
         for (int p = 0; p < fitted.Length; p++)
         {
             progress?.Report(new EvaluationProgress("calibrate", fitted[p].Name, p, fitted.Length));
-            fitted[p].Targets = options.CalibrateTarget ? CalibrateTargets(alphas) : alphas;
+            fitted[p].Calibration = options.CalibrateTarget && validation.Count > 0
+                ? await CalibrateAsync(fitted[p].Predictor, eccosSolver, validation, models, alphas, capacities, options, cancellationToken).ConfigureAwait(false)
+                : null;
         }
 
         progress?.Report(new EvaluationProgress("calibrate", null, fitted.Length, fitted.Length));
+        for (int p = 0; p < fitted.Length; p++)
+        {
+            progress?.Report(new EvaluationProgress("predict", fitted[p].Name, p, fitted.Length));
+            Dictionary<string, long> embedBefore = clock.Snapshot();
+            long start = _time.GetTimestamp();
+            fitted[p].Replay = await OutcomeReplay.PrepareAsync(fitted[p].Predictor, test, models, options.BatchSize, cancellationToken).ConfigureAwait(false);
+            fitted[p].PredictTicks = _time.GetElapsedTime(start).Ticks;
+            (fitted[p].Embedder, fitted[p].EmbedTicks) = clock.Since(embedBefore);
+        }
 
-        List<RunPlan> plans = PlanRuns(fitted, alphas, options, models);
-        IPredictor modelMeans = ModelMeanPredictor.Fit(train);
-        await ReplayAsync(batches, models, fitted, modelMeans, plans, options, clock, progress, cancellationToken).ConfigureAwait(false);
+        OutcomeReplay modelMeans = await OutcomeReplay.PrepareAsync(ModelMeanPredictor.Fit(train), test, models, options.BatchSize, cancellationToken).ConfigureAwait(false);
+        progress?.Report(new EvaluationProgress("predict", null, fitted.Length, fitted.Length));
 
+        List<RunPlan> plans = PlanRuns(fitted, alphas, options, models, eccosSolver);
+        int queries = recorded.QueryCount;
+        var runs = new List<PolicyRun>(plans.Count);
+        for (int k = 0; k < plans.Count; k++)
+        {
+            progress?.Report(new EvaluationProgress("evaluate", plans[k].Policy, k, plans.Count));
+            RunPlan plan = plans[k];
+            OutcomeReplay replay = plan.Source switch
+            {
+                RunPlan.ModelMeans => modelMeans,
+                RunPlan.Recorded => recorded,
+                _ => fitted[plan.Source].Replay!,
+            };
+
+            // One batch at a time, so that the solve times are not inflated by solving batches side by side.
+            ReplayResult result = replay.Run(plan.Solver, plan.Target, capacities, 1, _time, cancellationToken);
+            long overheadTicks = result.SolveTime.Ticks + (plan.Source >= 0 ? fitted[plan.Source].PredictTicks - fitted[plan.Source].EmbedTicks : 0);
+            runs.Add(new PolicyRun(
+                plan.Policy,
+                plan.Alpha,
+                plan.Lambda,
+                plan.Alpha is null ? null : plan.Target,
+                result.RealizedQuality,
+                result.PredictedQuality,
+                result.Cost,
+                result.CapacityViolations,
+                result.Deferred,
+                plan.Reachable && result.UnreachableBatches == 0,
+                TimeSpan.FromTicks(overheadTicks).TotalMilliseconds / queries));
+        }
+
+        progress?.Report(new EvaluationProgress("evaluate", null, plans.Count, plans.Count));
         var predictorReports = new PredictorEvaluation[fitted.Length];
         for (int p = 0; p < fitted.Length; p++)
         {
@@ -132,37 +180,18 @@ public sealed class ScheduleEvaluator
                 fitted[p].Name,
                 metrics,
                 fitted[p].FitSeconds,
-                TimeSpan.FromTicks(fitted[p].PredictTicks - fitted[p].EmbedTicks).TotalMilliseconds / test.Count,
+                TimeSpan.FromTicks(fitted[p].PredictTicks - fitted[p].EmbedTicks).TotalMilliseconds / queries,
                 fitted[p].Embedder,
-                TimeSpan.FromTicks(fitted[p].EmbedTicks).TotalMilliseconds / test.Count);
+                TimeSpan.FromTicks(fitted[p].EmbedTicks).TotalMilliseconds / queries);
         }
 
         progress?.Report(new EvaluationProgress("metrics", null, fitted.Length, fitted.Length));
-        double maxCost = MaxSingleModelCost(batches, models.Count);
-        var runs = new List<PolicyRun>(plans.Count);
-        foreach (RunPlan plan in plans)
-        {
-            long overheadTicks = plan.SolveTicks + (plan.Source >= 0 ? fitted[plan.Source].PredictTicks - fitted[plan.Source].EmbedTicks : 0);
-            runs.Add(new PolicyRun(
-                plan.Policy,
-                plan.Alpha,
-                plan.Lambda,
-                plan.Alpha is null ? null : plan.Target,
-                plan.Tally.MeanScore,
-                plan.Tally.MeanPredictedQuality,
-                plan.Tally.Cost,
-                plan.Tally.CapacityViolations,
-                plan.Tally.Deferred,
-                plan.Tally.IneligibleAssignments,
-                plan.UnreachableBatches == 0,
-                TimeSpan.FromTicks(overheadTicks).TotalMilliseconds / test.Count));
-        }
-
+        double maxCost = recorded.ModelCosts().Max();
         return new EvaluationReport(
             dataset.Name,
             fitRecords.Count,
             validation.Count,
-            test.Count,
+            queries,
             options.BatchSize,
             options.Solver,
             maxCost,
@@ -199,16 +228,69 @@ public sealed class ScheduleEvaluator
         return (fit, validation);
     }
 
-    private static double[] CalibrateTargets(double[] alphas) => alphas;
+    private static async Task<QualityTargetCalibration> CalibrateAsync(
+        IPredictor predictor,
+        IAssignmentSolver solver,
+        IReadOnlyList<OutcomeRecord> validation,
+        IReadOnlyList<ModelProfile> models,
+        double[] alphas,
+        Func<int, IReadOnlyList<int>?> capacities,
+        EvaluationOptions options,
+        CancellationToken cancellationToken)
+    {
+        OutcomeReplay replay = await OutcomeReplay.PrepareAsync(predictor, validation, models, options.BatchSize, cancellationToken).ConfigureAwait(false);
+        if (replay.QueryCount == 0)
+        {
+            throw new ArgumentException("The validation slice has no record with a graded answer of a catalog model; set ValidationFraction to 0 or turn CalibrateTarget off.", nameof(validation));
+        }
 
-    private List<RunPlan> PlanRuns(FittedPredictor[] fitted, double[] alphas, EvaluationOptions options, IReadOnlyList<ModelProfile> models)
+        var calibrator = new QualityTargetCalibratorOptions
+        {
+            BatchSize = options.BatchSize,
+            MinAlpha = alphas.Min(),
+            MaxAlpha = alphas.Max(),
+            AlphaStep = CalibrationStep,
+            Margin = options.CalibrationMargin,
+        };
+        return QualityTargetCalibrator.Calibrate(replay, solver, calibrator, capacities, cancellationToken);
+    }
+
+    private static Func<int, IReadOnlyList<int>?> CapacitiesOfBatch(IReadOnlyList<ModelProfile> models, IReadOnlyDictionary<string, double> shares)
+    {
+        if (shares.Count == 0)
+        {
+            return static _ => null;
+        }
+
+        var cache = new System.Collections.Concurrent.ConcurrentDictionary<int, int[]>();
+        return n => cache.GetOrAdd(n, static (n, state) =>
+        {
+            var caps = new int[state.models.Count];
+            for (int j = 0; j < caps.Length; j++)
+            {
+                caps[j] = state.shares.TryGetValue(state.models[j].Name, out double share)
+                    ? (int)Math.Floor((share * n) + 1e-9)
+                    : state.models[j].Capacity ?? AssignmentConstraints.Unlimited;
+            }
+
+            return caps;
+        }, (models, shares));
+    }
+
+    private List<RunPlan> PlanRuns(FittedPredictor[] fitted, double[] alphas, EvaluationOptions options, IReadOnlyList<ModelProfile> models, IAssignmentSolver eccosSolver)
     {
         var plans = new List<RunPlan>();
         for (int p = 0; p < fitted.Length; p++)
         {
-            for (int a = 0; a < alphas.Length; a++)
+            foreach (double alpha in alphas)
             {
-                plans.Add(new RunPlan($"eccos:{fitted[p].Name}", p, _solvers.Create(options.Solver, options.Seed)) { Alpha = alphas[a], Target = fitted[p].Targets[a] });
+                QualityTargetCalibration? calibration = fitted[p].Calibration;
+                plans.Add(new RunPlan($"eccos:{fitted[p].Name}", p, eccosSolver)
+                {
+                    Alpha = alpha,
+                    Target = calibration?.Apply(alpha) ?? alpha,
+                    Reachable = calibration?.IsReachable(alpha) ?? true,
+                });
             }
         }
 
@@ -259,79 +341,6 @@ public sealed class ScheduleEvaluator
         return plans;
     }
 
-    private async Task ReplayAsync(
-        ReplayBatch[] batches,
-        IReadOnlyList<ModelProfile> models,
-        FittedPredictor[] fitted,
-        IPredictor modelMeans,
-        List<RunPlan> plans,
-        EvaluationOptions options,
-        EmbeddingClock clock,
-        IProgress<EvaluationProgress>? progress,
-        CancellationToken cancellationToken)
-    {
-        var matrices = new PredictionMatrix[fitted.Length];
-        var load = new int[models.Count];
-        for (int b = 0; b < batches.Length; b++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            progress?.Report(new EvaluationProgress("evaluate", null, b, batches.Length));
-            ReplayBatch batch = batches[b];
-            for (int p = 0; p < fitted.Length; p++)
-            {
-                Dictionary<string, long> embedBefore = clock.Snapshot();
-                long start = _time.GetTimestamp();
-                matrices[p] = await OutcomeReplay.PredictAsync(fitted[p].Predictor, batch, models, cancellationToken).ConfigureAwait(false);
-                fitted[p].PredictTicks += _time.GetElapsedTime(start).Ticks;
-                (string? embedder, long embedTicks) = clock.Since(embedBefore);
-                fitted[p].EmbedTicks += embedTicks;
-                fitted[p].Embedder ??= embedder;
-            }
-
-            PredictionMatrix means = await OutcomeReplay.PredictAsync(modelMeans, batch, models, cancellationToken).ConfigureAwait(false);
-            PredictionMatrix recorded = OutcomeReplay.Recorded(batch, models);
-            int[] capacities = OutcomeReplay.Capacities(models, options.CapacityShares, batch.Count);
-            foreach (RunPlan plan in plans)
-            {
-                PredictionMatrix matrix = plan.Source switch
-                {
-                    RunPlan.ModelMeans => means,
-                    RunPlan.Recorded => recorded,
-                    _ => matrices[plan.Source],
-                };
-                var constraints = new AssignmentConstraints { QualityTarget = plan.Target, Capacities = capacities };
-                long start = _time.GetTimestamp();
-                AssignmentResult result = plan.Solver.Solve(matrix, constraints, cancellationToken);
-                plan.SolveTicks += _time.GetElapsedTime(start).Ticks;
-                if (result.Status == AssignmentStatus.QualityTargetUnreachable)
-                {
-                    plan.UnreachableBatches++;
-                }
-
-                OutcomeReplay.Tally(ref plan.Tally, batch, matrix, result.Assignments, capacities, load);
-            }
-        }
-
-        progress?.Report(new EvaluationProgress("evaluate", null, batches.Length, batches.Length));
-    }
-
-    private static double MaxSingleModelCost(ReplayBatch[] batches, int modelCount)
-    {
-        var totals = new double[modelCount];
-        foreach (ReplayBatch batch in batches)
-        {
-            for (int k = 0; k < batch.Cost.Length; k++)
-            {
-                if (batch.Available[k])
-                {
-                    totals[k % modelCount] += batch.Cost[k];
-                }
-            }
-        }
-
-        return totals.Max();
-    }
-
     private static List<PolicyFrontier> Frontiers(List<PolicyRun> runs, double maxCost)
     {
         var frontiers = new List<PolicyFrontier>();
@@ -362,7 +371,9 @@ public sealed class ScheduleEvaluator
 
         public double FitSeconds { get; } = fitSeconds;
 
-        public double[] Targets { get; set; } = [];
+        public QualityTargetCalibration? Calibration { get; set; }
+
+        public OutcomeReplay? Replay { get; set; }
 
         public long PredictTicks { get; set; }
 
@@ -373,8 +384,6 @@ public sealed class ScheduleEvaluator
     {
         public const int ModelMeans = -1;
         public const int Recorded = -2;
-
-        public ReplayTally Tally;
 
         public string Policy { get; } = policy;
 
@@ -389,8 +398,7 @@ public sealed class ScheduleEvaluator
 
         public double Target { get; init; }
 
-        public long SolveTicks { get; set; }
-
-        public int UnreachableBatches { get; set; }
+        /// <summary>Gets whether the calibration found the target reachable on validation (true without calibration).</summary>
+        public bool Reachable { get; init; } = true;
     }
 }

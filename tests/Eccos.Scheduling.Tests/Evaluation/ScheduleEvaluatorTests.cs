@@ -62,7 +62,6 @@ public class ScheduleEvaluatorTests
             Assert.That(report.Runs.Where(r => r.Policy == "eccos:task-mean").Select(r => r.Alpha), Is.EqualTo(ExpectedAlphas));
             Assert.That(report.Runs.Where(r => !r.Policy.StartsWith("eccos:", StringComparison.Ordinal)).Select(r => r.Alpha), Is.All.Null);
             Assert.That(report.Runs.Where(r => r.Policy == "task-mean-lambda").Select(r => r.Lambda), Is.EqualTo(ExpectedLambdas));
-            Assert.That(report.Runs.Select(r => r.IneligibleAssignments), Is.All.Zero);
             Assert.That(report.Frontiers.Select(f => f.Policy), Is.EquivalentTo(policies));
             Assert.That(report.Predictors.Single().Name, Is.EqualTo("task-mean"));
             Assert.That(report.Predictors.Single().Metrics.Auc, Is.GreaterThan(0.6), "the task means separate easy from hard");
@@ -78,7 +77,7 @@ public class ScheduleEvaluatorTests
     [Test]
     public async Task EccosRuns_ReachTheirTargetsAndPredictWhatTheyRealize()
     {
-        OutcomeDataset data = SyntheticOutcomes.Create(train: 600, test: 400);
+        OutcomeDataset data = SyntheticOutcomes.Create(train: 2000, test: 800);
         EvaluationReport report = await new ScheduleEvaluator(EvaluationTestSetup.Registry())
             .EvaluateAsync(data, [EvaluationTestSetup.TaskMean()], Options(o => o.Alphas = [0.6, 0.7, 0.8]));
 
@@ -88,7 +87,8 @@ public class ScheduleEvaluatorTests
             foreach (PolicyRun run in eccos)
             {
                 Assert.That(run.Reachable, Is.True);
-                Assert.That(run.PredictedSuccess, Is.GreaterThanOrEqualTo(run.Alpha!.Value - 1e-9));
+                Assert.That(run.PredictedSuccess, Is.GreaterThanOrEqualTo(run.Target!.Value - 1e-9), "the solver meets the target it was given");
+                Assert.That(run.Success, Is.GreaterThanOrEqualTo(run.Alpha!.Value - 0.015), "the calibrated target makes the realized success reach α");
                 Assert.That(run.Success, Is.EqualTo(run.PredictedSuccess).Within(0.05), $"α = {run.Alpha}");
             }
 
@@ -138,7 +138,7 @@ public class ScheduleEvaluatorTests
     }
 
     [Test]
-    public async Task AbsentModels_AreNeverChosen_AndAssigningThemIsCounted()
+    public async Task AbsentModels_AreNeverChosen_AndASolverThatPicksOneFailsLoudly()
     {
         OutcomeDataset data = SyntheticOutcomes.Create(absentShare: 0.3);
         int absent = data.Records.Count(r => r.Split == "test" && r.Outputs.All(o => o.Model != "mid"));
@@ -148,15 +148,40 @@ public class ScheduleEvaluatorTests
         var lure = EvaluationPredictor.Fitted("lure", new LurePredictor("mid"));
         EvaluationReport report = await new ScheduleEvaluator(RegistryWithBaselines())
             .EvaluateAsync(data, [lure], Options(o => o.LambdaRouterPredictors = ["lure"]));
+        Assert.That(report.Runs.Single(r => r.Policy == "single:mid").Deferred, Is.EqualTo(absent));
+
+        Assert.That(
+            () => new ScheduleEvaluator(EvaluationTestSetup.Registry())
+                .EvaluateAsync(data, [lure], Options(o => { o.Solver = "stubborn:1"; o.IncludeBaselines = false; o.CalibrateTarget = false; })),
+            Throws.InvalidOperationException.With.Message.Contains("ineligible model 'mid'"));
+    }
+
+    [Test]
+    public async Task TargetCalibration_MakesAnOverconfidentPredictorRealizeItsTargets()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create(train: 1500, test: 1000, absentShare: 0);
+        var biased = new EvaluationPredictor("biased", (context, _) => ValueTask.FromResult<IPredictor>(new BiasedPredictor(new TaskMeanPredictor(context.Train), 0.15)));
+        double[] alphas = [0.6, 0.7, 0.8];
+        EvaluationReport calibrated = await new ScheduleEvaluator(EvaluationTestSetup.Registry())
+            .EvaluateAsync(data, [biased], Options(o => { o.Alphas = alphas; o.IncludeBaselines = false; o.BatchSize = 100; }));
+        EvaluationReport raw = await new ScheduleEvaluator(EvaluationTestSetup.Registry())
+            .EvaluateAsync(data, [biased], Options(o => { o.Alphas = alphas; o.IncludeBaselines = false; o.BatchSize = 100; o.CalibrateTarget = false; }));
+
         Assert.Multiple(() =>
         {
-            Assert.That(report.Runs.Select(r => r.IneligibleAssignments), Is.All.Zero);
-            Assert.That(report.Runs.Single(r => r.Policy == "single:mid").Deferred, Is.EqualTo(absent));
-        });
+            foreach (PolicyRun run in calibrated.Runs)
+            {
+                Assert.That(run.Reachable, Is.True, $"α = {run.Alpha}");
+                Assert.That(run.Target, Is.GreaterThan(run.Alpha!.Value + 0.05), "t(α) corrects the optimism");
+                Assert.That(run.Success, Is.GreaterThanOrEqualTo(run.Alpha.Value - 0.015), $"α = {run.Alpha}");
+            }
 
-        EvaluationReport broken = await new ScheduleEvaluator(EvaluationTestSetup.Registry())
-            .EvaluateAsync(data, [lure], Options(o => { o.Solver = "stubborn:1"; o.IncludeBaselines = false; }));
-        Assert.That(broken.Runs.Select(r => r.IneligibleAssignments), Is.All.EqualTo(absent));
+            foreach (PolicyRun run in raw.Runs)
+            {
+                Assert.That(run.Target, Is.EqualTo(run.Alpha));
+                Assert.That(run.Success, Is.LessThan(run.Alpha!.Value - 0.05), $"uncalibrated α = {run.Alpha} falls short");
+            }
+        });
     }
 
     [Test]
@@ -224,14 +249,23 @@ public class ScheduleEvaluatorTests
     }
 
     [Test]
-    public void TestRecordWithoutAnyGradedOutcome_IsRejectedByItsId()
+    public async Task TestRecordWithoutAnyGradedOutcome_IsLeftOut()
     {
         OutcomeDataset data = SyntheticOutcomes.Create();
         var records = data.Records.ToList();
-        records.Add(new OutcomeRecord("orphan", "q", 10, [new ModelOutcome("cheap", null, 5)], Split: "test"));
-        var bad = new OutcomeDataset("bad", data.Catalog, records);
-        Assert.That(() => new ScheduleEvaluator(EvaluationTestSetup.Registry()).EvaluateAsync(bad, [], Options()),
-            Throws.ArgumentException.With.Message.Contains("'orphan'"));
+        records.Add(new OutcomeRecord("ungraded", "q", 10, [new ModelOutcome("cheap", null, 5)], Split: "test"));
+        var withUngraded = new OutcomeDataset("ungraded", data.Catalog, records);
+        EvaluationReport report = await new ScheduleEvaluator(EvaluationTestSetup.Registry()).EvaluateAsync(withUngraded, [], Options());
+        Assert.That(report.TestQueries, Is.EqualTo(200));
+    }
+
+    [Test]
+    public void TestSplitWithoutAnyGradedOutcome_IsRejected()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create();
+        OutcomeRecord[] records = [.. data.Records.Where(r => r.Split == "train"), new OutcomeRecord("ungraded", "q", 10, [new ModelOutcome("cheap", null, 5)], Split: "test")];
+        Assert.That(() => new ScheduleEvaluator(EvaluationTestSetup.Registry()).EvaluateAsync(new OutcomeDataset("bad", data.Catalog, records), [], Options()),
+            Throws.ArgumentException.With.Message.Contains("no test record with a graded answer"));
     }
 
     [Test]
@@ -311,6 +345,21 @@ public class ScheduleEvaluatorTests
             }
 
             return ValueTask.FromResult(p);
+        }
+    }
+
+    private sealed class BiasedPredictor(IPredictor inner, double bias) : IPredictor
+    {
+        public async ValueTask<PredictionMatrix> PredictAsync(IReadOnlyList<SchedulingQuery> queries, IReadOnlyList<ModelProfile> models, CancellationToken cancellationToken = default)
+        {
+            PredictionMatrix p = await inner.PredictAsync(queries, models, cancellationToken);
+            Span<double> quality = p.Quality;
+            for (int k = 0; k < quality.Length; k++)
+            {
+                quality[k] = Math.Min(1, quality[k] + bias);
+            }
+
+            return p;
         }
     }
 

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.AI;
+
+namespace Eccos.Scheduling.Cli;
+
+/// <summary>
+/// Fits the library's predictors for one <c>eccos evaluate</c> run, each at most once: the hybrid reuses the kNN and
+/// task-prior predictors that are also evaluated on their own.
+/// </summary>
+/// <remarks>
+/// Fits are remembered per run (keyed by the run's training records) and per embedder. The evaluator fits predictors
+/// one after the other; the cache is still safe to use from several threads.
+/// </remarks>
+internal sealed class StandardPredictors(IReadOnlyDictionary<string, Func<PredictorFitContext, IEmbeddingGenerator<string, Embedding<float>>>> embedders)
+{
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<OutcomeRecord>, Dictionary<string, Task<IPredictor>>> _runs = [];
+
+    public ValueTask<IPredictor> TaskPriorAsync(PredictorFitContext context) =>
+        new(Once(context, "task-prior", () => Task.FromResult<IPredictor>(TaskPriorPredictor.Fit(context.Train))));
+
+    public ValueTask<IPredictor> KnnAsync(PredictorFitContext context, string embedder, CancellationToken cancellationToken) =>
+        new(Once(context, "knn:" + embedder, async () =>
+        {
+            IEmbeddingGenerator<string, Embedding<float>> generator = context.MeasureEmbedding(embedders[embedder](context), embedder);
+            return await KnnPredictor.CreateAsync(context.Train, generator, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }));
+
+    public ValueTask<IPredictor> HybridAsync(PredictorFitContext context, string embedder, CancellationToken cancellationToken) =>
+        new(Once(context, "hybrid:" + embedder, async () =>
+        {
+            IPredictor knn = await KnnAsync(context, embedder, cancellationToken).ConfigureAwait(false);
+            IPredictor prior = await TaskPriorAsync(context).ConfigureAwait(false);
+            return await HybridPredictor.FitAsync([knn, prior], context.Validation, context.Catalog.Models, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }));
+
+    private Task<IPredictor> Once(PredictorFitContext context, string key, Func<Task<IPredictor>> fit)
+    {
+        Dictionary<string, Task<IPredictor>> fitted = _runs.GetValue(context.Train, static _ => new(StringComparer.Ordinal));
+        lock (fitted)
+        {
+            if (!fitted.TryGetValue(key, out Task<IPredictor>? task))
+            {
+                task = fit();
+                fitted[key] = task;
+            }
+
+            return task;
+        }
+    }
+}
