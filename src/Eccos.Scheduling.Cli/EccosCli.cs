@@ -94,7 +94,7 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
         string? json = a.JsonPath is null ? null : OutputFiles.Check("--json", a.JsonPath, taken);
         string? markdown = a.MarkdownPath is null ? null : OutputFiles.Check("--markdown", a.MarkdownPath, taken);
         string? plot = a.PlotPath is null ? null : OutputFiles.Check("--plot", a.PlotPath, taken);
-        IReadOnlyList<EvaluationPredictor> chosen = predictors.Resolve(a.Predictors, a.Embedder);
+        IReadOnlyList<EvaluationPredictor> chosen = predictors.Resolve(a.Predictors, a.Embedder, a.CacheDirectory);
         if (!solvers.Contains(a.Solver))
         {
             throw new CliUsageException($"--solver: unknown solver '{a.Solver}'; registered: {string.Join(", ", solvers.Names)}.");
@@ -130,12 +130,14 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
         }
 
         var evaluator = new ScheduleEvaluator(solvers, _time);
-        EvaluationReport report = await console.Progress()
-            .AutoClear(false)
-            .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .StartAsync(ctx => evaluator.EvaluateAsync(dataset, chosen, options, new ProgressDisplay(ctx), cancellationToken))
-            .ConfigureAwait(false);
+        EvaluationReport report = console.Profile.Capabilities.Interactive
+            ? await console.Progress()
+                .AutoClear(false)
+                .HideCompleted(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .StartAsync(ctx => evaluator.EvaluateAsync(dataset, chosen, options, new ProgressDisplay(ctx), cancellationToken))
+                .ConfigureAwait(false)
+            : await evaluator.EvaluateAsync(dataset, chosen, options, new ProgressLines(console, _time), cancellationToken).ConfigureAwait(false);
         double elapsed = _time.GetElapsedTime(started).TotalSeconds;
 
         Print(console, report, elapsed);
@@ -204,6 +206,27 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
     private static string CommandLine(string[] args) =>
         "eccos evaluate " + string.Join(' ', args.Select(x => x.Any(char.IsWhiteSpace) ? $"\"{x}\"" : x));
 
+    /// <summary>Without a terminal (a log file, CI): one line per step, with the elapsed time, instead of redrawn bars.</summary>
+    private sealed class ProgressLines(IAnsiConsole console, TimeProvider time) : IProgress<EvaluationProgress>
+    {
+        private readonly long _start = time.GetTimestamp();
+
+        public void Report(EvaluationProgress value)
+        {
+            if (value.Detail is null && value.Completed < value.Total)
+            {
+                return; // per-batch ticks without a name add nothing to a log
+            }
+
+            string what = value.Detail is null
+                ? $"{Label(value.Stage)}: done"
+                : $"{Label(value.Stage)}: {value.Detail} ({value.Completed + 1}/{value.Total})";
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{time.GetElapsedTime(_start).TotalSeconds,7:F1} s] {what}"));
+        }
+    }
+
+    private static string Label(string stage) => ProgressDisplay.Label(stage);
+
     /// <summary>Shows each stage of the evaluation as a progress bar; called synchronously by the evaluator.</summary>
     private sealed class ProgressDisplay(ProgressContext context) : IProgress<EvaluationProgress>
     {
@@ -215,6 +238,9 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
             ("evaluate", "Replaying policies"),
             ("metrics", "Predictor metrics"),
         ];
+
+        public static string Label(string stage) =>
+            Array.Find(Stages, s => string.Equals(s.Stage, stage, StringComparison.Ordinal)).Label ?? stage;
 
         private readonly Dictionary<string, ProgressTask> _tasks = Stages.ToDictionary(
             s => s.Stage, s => context.AddTask(s.Label, autoStart: false), StringComparer.Ordinal);
@@ -231,7 +257,7 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
                 task.StartTask();
             }
 
-            string label = Stages.First(s => s.Stage == value.Stage).Label;
+            string label = Label(value.Stage);
             task.Description = Markup.Escape(value.Detail is null ? label : $"{label}: {value.Detail}");
             task.MaxValue = Math.Max(1, value.Total);
             task.Value = value.Total == 0 ? 1 : value.Completed;

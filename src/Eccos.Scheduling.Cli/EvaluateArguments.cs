@@ -18,7 +18,8 @@ internal sealed class EvaluateArguments
           --capacity MODEL=SHARE ... cap MODEL at floor(SHARE x batch) queries of each batch (repeatable)
           --predictor NAMES          comma-separated predictors, or 'all' (default) or 'none'
           --solver NAME              solver of the eccos policies (default lagrangian)
-          --embedder NAME            embedder of the kNN predictors (default hashing)
+          --embedder NAME            embedder of the kNN predictors: hashing (default) or minilm
+          --cache-dir DIR            embedding cache (default $XDG_CACHE_HOME/eccos/embeddings or ~/.cache/eccos/embeddings)
           --seed N                   seed of splits and random baselines (default 0)
           --calibration-margin X     t(alpha) aims at alpha + X on the validation slice (default 0.01)
           --in-order                 replay the test split in file order (default: seeded random order)
@@ -42,6 +43,8 @@ internal sealed class EvaluateArguments
     public string Solver { get; private set; } = "lagrangian";
 
     public string? Embedder { get; private set; }
+
+    public string? CacheDirectory { get; private set; }
 
     public int Seed { get; private set; }
 
@@ -132,6 +135,9 @@ internal sealed class EvaluateArguments
                     break;
                 case "--embedder":
                     parsed.Embedder = NonEmpty(option, Value());
+                    break;
+                case "--cache-dir":
+                    parsed.CacheDirectory = NonEmpty(option, Value());
                     break;
                 case "--seed":
                     parsed.Seed = ParseInt(option, Value(), int.MinValue);

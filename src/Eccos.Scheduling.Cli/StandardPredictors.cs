@@ -10,22 +10,22 @@ namespace Eccos.Scheduling.Cli;
 /// Fits are remembered per run (keyed by the run's training records) and per embedder. The evaluator fits predictors
 /// one after the other; the cache is still safe to use from several threads.
 /// </remarks>
-internal sealed class StandardPredictors(IReadOnlyDictionary<string, Func<PredictorFitContext, IEmbeddingGenerator<string, Embedding<float>>>> embedders)
+internal sealed class StandardPredictors(IReadOnlyDictionary<string, Func<PredictorFitContext, EmbedderChoice, IEmbeddingGenerator<string, Embedding<float>>>> embedders)
 {
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<OutcomeRecord>, Dictionary<string, Task<IPredictor>>> _runs = [];
 
     public ValueTask<IPredictor> TaskPriorAsync(PredictorFitContext context) =>
         new(Once(context, "task-prior", () => Task.FromResult<IPredictor>(TaskPriorPredictor.Fit(context.Train))));
 
-    public ValueTask<IPredictor> KnnAsync(PredictorFitContext context, string embedder, CancellationToken cancellationToken) =>
-        new(Once(context, "knn:" + embedder, async () =>
+    public ValueTask<IPredictor> KnnAsync(PredictorFitContext context, EmbedderChoice embedder, CancellationToken cancellationToken) =>
+        new(Once(context, "knn:" + embedder.Name, async () =>
         {
-            IEmbeddingGenerator<string, Embedding<float>> generator = context.MeasureEmbedding(embedders[embedder](context), embedder);
+            IEmbeddingGenerator<string, Embedding<float>> generator = context.MeasureEmbedding(embedders[embedder.Name](context, embedder), embedder.Name);
             return await KnnPredictor.CreateAsync(context.Train, generator, cancellationToken: cancellationToken).ConfigureAwait(false);
         }));
 
-    public ValueTask<IPredictor> HybridAsync(PredictorFitContext context, string embedder, CancellationToken cancellationToken) =>
-        new(Once(context, "hybrid:" + embedder, async () =>
+    public ValueTask<IPredictor> HybridAsync(PredictorFitContext context, EmbedderChoice embedder, CancellationToken cancellationToken) =>
+        new(Once(context, "hybrid:" + embedder.Name, async () =>
         {
             IPredictor knn = await KnnAsync(context, embedder, cancellationToken).ConfigureAwait(false);
             IPredictor prior = await TaskPriorAsync(context).ConfigureAwait(false);
