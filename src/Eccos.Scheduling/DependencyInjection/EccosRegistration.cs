@@ -1,0 +1,90 @@
+using System.Diagnostics.Metrics;
+using Eccos.Scheduling;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>What <see cref="IEccosBuilder"/> calls collected for one router; turned into the router on first resolution.</summary>
+internal sealed class EccosRegistration(string name)
+{
+    public string Name { get; } = name;
+
+    public List<ModelRegistration> Models { get; } = [];
+
+    public Func<IServiceProvider, IPredictor>? Predictor { get; set; }
+
+    public bool LearnFromTraffic { get; set; } = true;
+
+    public Func<IServiceProvider, IAssignmentSolver>? Solver { get; set; }
+
+    public List<Func<IServiceProvider, IOutcomeSink>> Sinks { get; } = [];
+
+    public Func<EccosQualityContext, CancellationToken, ValueTask<double?>>? QualitySignal { get; set; }
+
+    public Func<IEnumerable<ChatMessage>, ChatOptions?, SchedulingQuery>? QueryFactory { get; set; }
+
+    public List<Func<IServiceProvider, IEnumerable<SchedulingQuery>>> WarmUp { get; } = [];
+
+    public static EccosRegistration Of(IEccosBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        foreach (ServiceDescriptor d in builder.Services)
+        {
+            if (d.ServiceType == typeof(EccosRegistration) && Equals(d.ServiceKey, builder.Name) && d.KeyedImplementationInstance is EccosRegistration r)
+            {
+                return r;
+            }
+        }
+
+        throw new InvalidOperationException($"No Eccos router named '{builder.Name}' is registered; call services.AddEccos(\"{builder.Name}\") first.");
+    }
+
+    public EccosChatClient Create(IServiceProvider services)
+    {
+        EccosOptions options = services.GetRequiredService<IOptionsMonitor<EccosOptions>>().Get(Name);
+        var models = new List<(IChatClient, ModelProfile, bool, string?)>(Models.Count);
+        foreach (ModelRegistration m in Models)
+        {
+            IChatClient client = m.Factory is not null
+                ? m.Factory(services) ?? throw new InvalidOperationException($"Eccos router '{Name}': the client factory of model '{m.Profile.Name}' returned null.")
+                : services.GetKeyedService<IChatClient>(m.ServiceKey)
+                    ?? throw new InvalidOperationException($"Eccos router '{Name}': model '{m.Profile.Name}' uses the IChatClient keyed '{m.ServiceKey}', which is not registered.");
+            models.Add((client, m.Profile, m.Factory is not null, m.ModelId));
+        }
+
+        IPredictor? predictor = Predictor?.Invoke(services) ?? services.GetKeyedService<IPredictor>(Name) ?? services.GetService<IPredictor>();
+        IAssignmentSolver? solver = Solver?.Invoke(services) ?? services.GetKeyedService<IAssignmentSolver>(Name) ?? services.GetService<IAssignmentSolver>();
+        var sinks = new List<IOutcomeSink>();
+        if (LearnFromTraffic && predictor is IOutcomeSink learner)
+        {
+            sinks.Add(learner);
+        }
+
+        foreach (Func<IServiceProvider, IOutcomeSink> sink in Sinks)
+        {
+            IOutcomeSink s = sink(services);
+            if (!sinks.Contains(s))
+            {
+                sinks.Add(s);
+            }
+        }
+
+        return EccosBuilder.Create(
+            Name,
+            models,
+            predictor,
+            solver,
+            options.Clone(),
+            sinks,
+            QualitySignal,
+            QueryFactory,
+            [.. WarmUp.SelectMany(w => w(services))],
+            services.GetService<TimeProvider>() ?? TimeProvider.System,
+            services.GetService<ILoggerFactory>(),
+            services.GetService<IMeterFactory>());
+    }
+
+    internal sealed record ModelRegistration(ModelProfile Profile, object? ServiceKey, Func<IServiceProvider, IChatClient>? Factory, string? ModelId);
+}

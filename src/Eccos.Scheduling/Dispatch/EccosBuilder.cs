@@ -1,0 +1,266 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Eccos.Scheduling;
+
+/// <summary>
+/// Builds an <see cref="EccosChatClient"/> without dependency injection: the pool of models, the predictor, the
+/// solver, the quality target and the other options, the outcome sinks.
+/// </summary>
+/// <example>
+/// <code>
+/// IChatClient chat = new EccosBuilder()
+///     .AddModel(cheapClient, new ModelProfile("small", 0.15, 0.6, capacity: 8), ownsClient: true)
+///     .AddModel(strongClient, new ModelProfile("large", 2.5, 10, capacity: 4), ownsClient: true)
+///     .UsePredictor(predictor)
+///     .WithQualityTarget(0.8)
+///     .Build()
+///     .AsBuilder()          // Microsoft.Extensions.AI middleware composes as usual
+///     .UseLogging(loggerFactory)
+///     .Build();
+/// </code>
+/// </example>
+/// <remarks>Not thread-safe; build once, then share the router (which is).</remarks>
+public sealed class EccosBuilder
+{
+    private readonly List<(IChatClient Client, ModelProfile Profile, bool OwnsClient, string? ModelId)> _models = [];
+    private readonly List<IOutcomeSink> _sinks = [];
+    private readonly List<SchedulingQuery> _warmUp = [];
+    private readonly EccosOptions _options = new();
+    private IPredictor? _predictor;
+    private IAssignmentSolver? _solver;
+    private Func<EccosQualityContext, CancellationToken, ValueTask<double?>>? _quality;
+    private Func<IEnumerable<ChatMessage>, ChatOptions?, SchedulingQuery>? _queryFactory;
+    private TimeProvider _time = TimeProvider.System;
+    private ILoggerFactory? _loggerFactory;
+    private IMeterFactory? _meterFactory;
+    private string _name = "eccos";
+
+    /// <summary>Adds a model to the pool.</summary>
+    /// <param name="client">The model's client (any <see cref="IChatClient"/>: OpenAI, Azure, Ollama, ...).</param>
+    /// <param name="profile">Its name, prices and capacity (the most calls in flight at once; <see langword="null"/> for unlimited).</param>
+    /// <param name="ownsClient">
+    /// Whether the router disposes <paramref name="client"/> when it is disposed. Default <see langword="false"/>:
+    /// the caller keeps ownership.
+    /// </param>
+    /// <param name="modelId">An optional model id put into <see cref="ChatOptions.ModelId"/> of every call to this client.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">The profile's name is already in the pool.</exception>
+    public EccosBuilder AddModel(IChatClient client, ModelProfile profile, bool ownsClient = false, string? modelId = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(profile);
+        if (modelId is not null)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
+        }
+
+        if (_models.Any(m => string.Equals(m.Profile.Name, profile.Name, StringComparison.Ordinal)))
+        {
+            throw new ArgumentException($"A model named '{profile.Name}' is already in the pool.", nameof(profile));
+        }
+
+        _models.Add((client, profile, ownsClient, modelId));
+        return this;
+    }
+
+    /// <summary>Sets the predictor of quality and cost.</summary>
+    /// <param name="predictor">The predictor; the router does not dispose it.</param>
+    /// <param name="learnFromTraffic">
+    /// When the predictor is also an <see cref="IOutcomeSink"/>, whether to register it as a sink so that it learns
+    /// from every call. Default <see langword="true"/>.
+    /// </param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder UsePredictor(IPredictor predictor, bool learnFromTraffic = true)
+    {
+        ArgumentNullException.ThrowIfNull(predictor);
+        _predictor = predictor;
+        if (learnFromTraffic && predictor is IOutcomeSink sink && !_sinks.Contains(sink))
+        {
+            _sinks.Add(sink);
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// Sets the assignment solver: it gives the online prices (λ, μ_j) and assigns batches in batched mode. Default:
+    /// none in online mode (λ by bisection over the window, no capacity prices); batched mode requires one.
+    /// </summary>
+    /// <param name="solver">The solver.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder UseSolver(IAssignmentSolver solver)
+    {
+        ArgumentNullException.ThrowIfNull(solver);
+        _solver = solver;
+        return this;
+    }
+
+    /// <summary>Sets α, the quality target (see <see cref="EccosOptions.QualityTarget"/>).</summary>
+    /// <param name="alpha">A number in [0, 1].</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="alpha"/> is not in [0, 1].</exception>
+    public EccosBuilder WithQualityTarget(double alpha)
+    {
+        if (!double.IsFinite(alpha) || alpha < 0 || alpha > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "The quality target α must be a number in [0, 1].");
+        }
+
+        _options.QualityTarget = alpha;
+        return this;
+    }
+
+    /// <summary>Changes options (mode, windows, queues, attempts, ...). Checked by <see cref="Build"/>.</summary>
+    /// <param name="configure">Changes the options.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder Configure(Action<EccosOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        configure(_options);
+        return this;
+    }
+
+    /// <summary>Adds a sink that receives an <see cref="OutcomeRecord"/> for every call (for example an <see cref="OutcomeLogWriter"/>).</summary>
+    /// <param name="sink">The sink; called off the request path, one record at a time; the router does not dispose it.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder AddOutcomeSink(IOutcomeSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        if (!_sinks.Contains(sink))
+        {
+            _sinks.Add(sink);
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// Sets a quality signal: grades each served answer in [0, 1] (or <see langword="null"/> for "unknown"); the score
+    /// goes into the outcome records, so that learning predictors learn quality from live traffic.
+    /// </summary>
+    /// <param name="signal">The grader; runs off the request path (see <see cref="EccosQualityContext"/>).</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder UseQualitySignal(Func<EccosQualityContext, CancellationToken, ValueTask<double?>> signal)
+    {
+        ArgumentNullException.ThrowIfNull(signal);
+        _quality = signal;
+        return this;
+    }
+
+    /// <summary>
+    /// Sets how a request becomes a <see cref="SchedulingQuery"/>. Default: the text of the last user message, prompt
+    /// tokens estimated from all messages and instructions (about four characters a token), the task from
+    /// <c>ChatOptions.AdditionalProperties["eccos.task"]</c> and the id from <c>["eccos.query_id"]</c>.
+    /// </summary>
+    /// <param name="factory">Builds the query; must be fast and thread-safe.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder UseQueryFactory(Func<IEnumerable<ChatMessage>, ChatOptions?, SchedulingQuery> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        _queryFactory = factory;
+        return this;
+    }
+
+    /// <summary>
+    /// Adds queries to solve the first online prices from before live traffic arrives (for example the queries of the
+    /// predictor's history). Without them, requests before the first solve follow the threshold rule.
+    /// </summary>
+    /// <param name="queries">Representative queries; the last <see cref="EccosOptions.ResolveWindowSize"/> are used.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder WarmUpWith(IEnumerable<SchedulingQuery> queries)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        _warmUp.AddRange(queries);
+        return this;
+    }
+
+    /// <summary>Sets the time source of windows, timers, expiry and latencies. Default <see cref="TimeProvider.System"/>.</summary>
+    /// <param name="timeProvider">The time provider.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder UseTimeProvider(TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _time = timeProvider;
+        return this;
+    }
+
+    /// <summary>Sets the logger factory. Default: no logging.</summary>
+    /// <param name="loggerFactory">The logger factory.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder UseLoggerFactory(ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _loggerFactory = loggerFactory;
+        return this;
+    }
+
+    /// <summary>Sets the meter factory that creates the <c>Eccos.Scheduling</c> meter. Default: a meter the router owns.</summary>
+    /// <param name="meterFactory">The meter factory.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder UseMeterFactory(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        _meterFactory = meterFactory;
+        return this;
+    }
+
+    /// <summary>Sets the router's name (the <c>eccos.router</c> telemetry tag). Default <c>"eccos"</c>.</summary>
+    /// <param name="name">The name.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder WithName(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        _name = name;
+        return this;
+    }
+
+    /// <summary>Builds the router. Its background loop starts at once.</summary>
+    /// <returns>The router; dispose it (preferably with <see cref="EccosChatClient.DisposeAsync"/>) when done.</returns>
+    /// <exception cref="InvalidOperationException">No model was added, or no predictor was set, or batched mode has no solver.</exception>
+    /// <exception cref="OptionsValidationException">The options are invalid; the message lists every problem.</exception>
+    public EccosChatClient Build()
+    {
+        IReadOnlyList<string> errors = _options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(_name, typeof(EccosOptions), errors);
+        }
+
+        return Create(_name, _models, _predictor, _solver, _options.Clone(), _sinks, _quality, _queryFactory, _warmUp, _time, _loggerFactory, _meterFactory);
+    }
+
+    internal static EccosChatClient Create(
+        string name,
+        IReadOnlyList<(IChatClient Client, ModelProfile Profile, bool OwnsClient, string? ModelId)> models,
+        IPredictor? predictor,
+        IAssignmentSolver? solver,
+        EccosOptions options,
+        IReadOnlyList<IOutcomeSink> sinks,
+        Func<EccosQualityContext, CancellationToken, ValueTask<double?>>? quality,
+        Func<IEnumerable<ChatMessage>, ChatOptions?, SchedulingQuery>? queryFactory,
+        IReadOnlyList<SchedulingQuery> warmUp,
+        TimeProvider timeProvider,
+        ILoggerFactory? loggerFactory,
+        IMeterFactory? meterFactory)
+    {
+        if (models.Count == 0)
+        {
+            throw new InvalidOperationException($"Eccos router '{name}': add at least one model to the pool (AddModel).");
+        }
+
+        if (predictor is null)
+        {
+            throw new InvalidOperationException($"Eccos router '{name}': set a predictor (UsePredictor).");
+        }
+
+        if (options.Mode == EccosMode.Batched && solver is null)
+        {
+            throw new InvalidOperationException($"Eccos router '{name}': batched mode needs an assignment solver (UseSolver).");
+        }
+
+        return new EccosChatClient(name, [.. models], predictor, solver, options, [.. sinks], quality, queryFactory, [.. warmUp], timeProvider, loggerFactory, meterFactory);
+    }
+}

@@ -1,0 +1,184 @@
+namespace Eccos.Scheduling;
+
+/// <summary>
+/// Scoring with dual prices: a request's score on model j is <c>c_j − λ·a_j/N + μ_j</c>, the reduced cost of the
+/// Lagrangian relaxation of <c>min Σ c_ij x_ij</c> s.t. <c>(1/N) Σ a_ij x_ij ≥ α</c> and the capacities.
+/// </summary>
+internal static class Pricing
+{
+    private const int BisectionSteps = 60;
+    private const int BracketSteps = 80;
+
+    /// <summary>Computes the score of every model for one request (NaN where ineligible).</summary>
+    public static void Score(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, ReadOnlySpan<bool> eligible, EccosPrices prices, Span<double> scores)
+    {
+        double perQuery = prices.QualityPrice / prices.WindowSize;
+        double[] mu = prices.CapacityPricesArray;
+        for (int j = 0; j < scores.Length; j++)
+        {
+            scores[j] = eligible[j] ? cost[j] - (perQuery * quality[j]) + mu[j] : double.NaN;
+        }
+    }
+
+    /// <summary>Orders the eligible models by ascending score (ties: pool order).</summary>
+    public static int[] OrderByScore(ReadOnlySpan<double> scores, ReadOnlySpan<bool> eligible)
+    {
+        int[] order = new int[CountEligible(eligible)];
+        int n = 0;
+        for (int j = 0; j < scores.Length; j++)
+        {
+            if (!eligible[j])
+            {
+                continue;
+            }
+
+            // insertion sort: M is small
+            int k = n++;
+            while (k > 0 && scores[order[k - 1]] > scores[j])
+            {
+                order[k] = order[k - 1];
+                k--;
+            }
+
+            order[k] = j;
+        }
+
+        return order;
+    }
+
+    /// <summary>
+    /// The order before any solve (the threshold rule): models whose predicted quality reaches α, cheapest first,
+    /// then the others, best quality first. Each request then meets α on its own predictions whenever some model can.
+    /// </summary>
+    public static int[] OrderByThreshold(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, ReadOnlySpan<bool> eligible, double alpha)
+    {
+        int[] order = new int[CountEligible(eligible)];
+        int n = 0;
+        for (int j = 0; j < quality.Length; j++)
+        {
+            if (!eligible[j])
+            {
+                continue;
+            }
+
+            int k = n++;
+            while (k > 0 && ThresholdBefore(quality, cost, alpha, j, order[k - 1]))
+            {
+                order[k] = order[k - 1];
+                k--;
+            }
+
+            order[k] = j;
+        }
+
+        return order;
+    }
+
+    /// <summary>
+    /// Returns the quality price to score with: <paramref name="solverPrice"/> when the argmin policy at that price
+    /// (with <paramref name="capacityPrices"/>) meets α on the window's predictions; otherwise the smallest price that
+    /// does, found by bisection (or, when α is out of reach, a price high enough that every request takes its best
+    /// model).
+    /// </summary>
+    public static double CalibrateQualityPrice(PredictionMatrix window, ReadOnlySpan<double> capacityPrices, double solverPrice, double alpha)
+    {
+        double lo = double.IsFinite(solverPrice) && solverPrice > 0 ? solverPrice : 0;
+        if (MeanQualityAt(window, capacityPrices, lo) >= alpha - 1e-12)
+        {
+            return lo;
+        }
+
+        double maxCost = 0;
+        foreach (double c in window.Cost)
+        {
+            maxCost = Math.Max(maxCost, c);
+        }
+
+        double hi = Math.Max(lo * 2, Math.Max(maxCost, 1e-9) * window.QueryCount);
+        int grow = 0;
+        while (MeanQualityAt(window, capacityPrices, hi) < alpha - 1e-12)
+        {
+            if (++grow > BracketSteps)
+            {
+                return hi; // α out of reach: every request takes its best model at this price
+            }
+
+            lo = hi;
+            hi *= 4;
+        }
+
+        for (int step = 0; step < BisectionSteps && hi - lo > 1e-12 * hi; step++)
+        {
+            double mid = lo + ((hi - lo) / 2);
+            if (MeanQualityAt(window, capacityPrices, mid) >= alpha - 1e-12)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid;
+            }
+        }
+
+        return hi;
+    }
+
+    /// <summary>The mean predicted quality when every query of the window takes its argmin model at price λ.</summary>
+    public static double MeanQualityAt(PredictionMatrix window, ReadOnlySpan<double> capacityPrices, double lambda)
+    {
+        int n = window.QueryCount, m = window.ModelCount;
+        if (n == 0)
+        {
+            return 1;
+        }
+
+        ReadOnlySpan<double> q = window.Quality, c = window.Cost;
+        ReadOnlySpan<bool> e = window.Eligible;
+        double perQuery = lambda / n;
+        double sum = 0;
+        for (int i = 0, row = 0; i < n; i++, row += m)
+        {
+            double best = double.PositiveInfinity, bestQ = 0;
+            for (int j = 0; j < m; j++)
+            {
+                if (!e[row + j])
+                {
+                    continue;
+                }
+
+                double s = c[row + j] - (perQuery * q[row + j]) + (capacityPrices.IsEmpty ? 0 : capacityPrices[j]);
+                if (s < best)
+                {
+                    best = s;
+                    bestQ = q[row + j];
+                }
+            }
+
+            sum += bestQ;
+        }
+
+        return sum / n;
+    }
+
+    private static bool ThresholdBefore(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, double alpha, int a, int b)
+    {
+        bool aMeets = quality[a] >= alpha, bMeets = quality[b] >= alpha;
+        if (aMeets != bMeets)
+        {
+            return aMeets;
+        }
+
+        return aMeets || quality[a] == quality[b] ? cost[a] < cost[b] : quality[a] > quality[b];
+    }
+
+    private static int CountEligible(ReadOnlySpan<bool> eligible)
+    {
+        int count = 0;
+        foreach (bool e in eligible)
+        {
+            count += e ? 1 : 0;
+        }
+
+        return count;
+    }
+}
