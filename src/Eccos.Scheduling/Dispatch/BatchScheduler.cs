@@ -178,8 +178,9 @@ internal sealed class BatchScheduler
                 _blockedAt = -1;
             }
 
-            if (_pending.Count >= _router.Options.BatchSize)
+            if (_pending.Count >= _router.Options.BatchSize || _pending[0].Deferred)
             {
+                // a full batch, or requests deferred by an earlier batch: they waited their window already
                 return TimeSpan.Zero;
             }
 
@@ -298,7 +299,13 @@ internal sealed class BatchScheduler
     {
         lock (_lock)
         {
-            _pending.InsertRange(0, items.Where(p => !p.Task.IsCompleted));
+            Pending[] alive = [.. items.Where(p => !p.Task.IsCompleted)];
+            foreach (Pending p in alive)
+            {
+                p.Deferred = true;
+            }
+
+            _pending.InsertRange(0, alive);
             _blockedAt = releasesBefore; // unblocked by any release since the free slots were counted
         }
 
@@ -312,5 +319,8 @@ internal sealed class BatchScheduler
         public long Arrival { get; } = arrival;
 
         public CancellationTokenRegistration Registration { get; set; }
+
+        /// <summary>Gets or sets a value indicating whether an earlier batch deferred this request.</summary>
+        public bool Deferred { get; set; }
     }
 }

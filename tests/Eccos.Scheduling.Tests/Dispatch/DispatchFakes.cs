@@ -59,7 +59,9 @@ internal sealed class FakeChatClient : IChatClient
         Enter(options);
         try
         {
-            IAsyncEnumerable<ChatResponseUpdate> source = Stream is null ? DefaultStream() : Stream(messages.ToList(), options, cancellationToken);
+            IAsyncEnumerable<ChatResponseUpdate> source = Stream is not null ? Stream(messages.ToList(), options, cancellationToken)
+                : Respond is not null ? FromResponse(Respond(messages.ToList(), options, cancellationToken))
+                : DefaultStream();
             await foreach (ChatResponseUpdate update in source.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 yield return update;
@@ -75,6 +77,14 @@ internal sealed class FakeChatClient : IChatClient
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
 
     public void Dispose() => Disposed = true;
+
+    private static async IAsyncEnumerable<ChatResponseUpdate> FromResponse(Task<ChatResponse> response)
+    {
+        foreach (ChatResponseUpdate update in (await response.ConfigureAwait(false)).ToChatResponseUpdates())
+        {
+            yield return update;
+        }
+    }
 
     private async IAsyncEnumerable<ChatResponseUpdate> DefaultStream()
     {
