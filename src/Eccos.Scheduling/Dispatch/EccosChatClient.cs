@@ -243,7 +243,7 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
             for (int j = 0; j < mu.Length; j++)
             {
                 double p = result.CapacityPrices[j];
-                mu[j] = double.IsFinite(p) && p > 0 ? p : 0;
+                mu[j] = p > 0 ? p : 0; // +∞ kept: the model is full at these prices; NaN and negatives dropped
             }
         }
 

@@ -12,12 +12,26 @@ internal static class Pricing
     /// <summary>Computes the score of every model for one request (NaN where ineligible).</summary>
     public static void Score(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, ReadOnlySpan<bool> eligible, EccosPrices prices, Span<double> scores)
     {
-        double perQuery = prices.QualityPrice / prices.WindowSize;
+        double perQuery = prices.QualityPrice / Math.Max(1, prices.WindowSize);
         double[] mu = prices.CapacityPricesArray;
         for (int j = 0; j < scores.Length; j++)
         {
-            scores[j] = eligible[j] ? cost[j] - (perQuery * quality[j]) + mu[j] : double.NaN;
+            scores[j] = eligible[j] ? Reduced(cost[j], quality[j], perQuery, mu[j]) : double.NaN;
         }
+    }
+
+    /// <summary>
+    /// <c>c − (λ/N)·a + μ</c>. λ = +∞ (the solver's "target out of reach: quality only") scores <c>−a</c>; μ = +∞
+    /// (a model the solve could not fit more into) scores +∞, last but still a failover candidate.
+    /// </summary>
+    public static double Reduced(double cost, double quality, double perQuery, double mu)
+    {
+        if (double.IsPositiveInfinity(mu))
+        {
+            return double.PositiveInfinity;
+        }
+
+        return (double.IsPositiveInfinity(perQuery) ? -quality : cost - (perQuery * quality)) + mu;
     }
 
     /// <summary>Orders the eligible models by ascending score (ties: pool order).</summary>
@@ -82,6 +96,11 @@ internal static class Pricing
     /// </summary>
     public static double CalibrateQualityPrice(PredictionMatrix window, ReadOnlySpan<double> capacityPrices, double solverPrice, double alpha)
     {
+        if (double.IsPositiveInfinity(solverPrice))
+        {
+            return solverPrice; // the solver found α out of reach: quality only
+        }
+
         double lo = double.IsFinite(solverPrice) && solverPrice > 0 ? solverPrice : 0;
         if (MeanQualityAt(window, capacityPrices, lo) >= alpha - 1e-12)
         {
@@ -138,7 +157,7 @@ internal static class Pricing
         double sum = 0;
         for (int i = 0, row = 0; i < n; i++, row += m)
         {
-            double best = double.PositiveInfinity, bestQ = 0;
+            double best = double.NaN, bestQ = 0;
             for (int j = 0; j < m; j++)
             {
                 if (!e[row + j])
@@ -146,8 +165,8 @@ internal static class Pricing
                     continue;
                 }
 
-                double s = c[row + j] - (perQuery * q[row + j]) + (capacityPrices.IsEmpty ? 0 : capacityPrices[j]);
-                if (s < best)
+                double s = Reduced(c[row + j], q[row + j], perQuery, capacityPrices.IsEmpty ? 0 : capacityPrices[j]);
+                if (double.IsNaN(best) || s < best)
                 {
                     best = s;
                     bestQ = q[row + j];
