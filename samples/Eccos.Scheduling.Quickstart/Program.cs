@@ -3,7 +3,7 @@
 //   dotnet run -c Release --project samples/Eccos.Scheduling.Quickstart
 //
 // Five simulated models (cheap/weak to expensive/strong, each with its own topic strengths, real token usage and
-// latency, one of them flaky) serve 1,000 live questions through the real router: a kNN predictor over a hashing
+// latency, one of them flaky) serve 1,000 live questions, arriving at random at 400 a second, through the real router: a kNN predictor over a hashing
 // embedder, warm-started from 1,500 synthetic past outcomes, the Lagrangian solver's prices, capacities and failover.
 // The router learns from every call (an exact-match grader is its quality signal). At the end it prints the routing
 // table and what each model alone would have cost and scored on the same questions.
@@ -14,7 +14,7 @@ using Eccos.Scheduling;
 using Eccos.Scheduling.Quickstart;
 using Microsoft.Extensions.AI;
 
-const int HistorySize = 1_500, Requests = 1_000, Callers = 48;
+const int HistorySize = 1_500, Requests = 1_000, RequestsPerSecond = 400;
 const double Alpha = 0.80;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var clock = Stopwatch.StartNew();
@@ -34,6 +34,7 @@ var builder = new EccosBuilder()
     .UsePredictor(predictor) // a KnnPredictor is also an IOutcomeSink: it learns from every call
     .UseSolver(new LagrangianAssignmentSolver())
     .WithQualityTarget(Alpha)
+    .Configure(o => o.ResolveInterval = TimeSpan.FromMilliseconds(250)) // a short run: refresh prices often
     .WarmUpWith(history.Select(r => r.ToQuery()))
     .UseQualitySignal((context, _) => ValueTask.FromResult<double?>(IsRight(context.Query.Text, context.Response.Text) ? 1 : 0));
 foreach (SimulatedChatClient client in clients)
@@ -47,23 +48,33 @@ for (int wait = 0; router.CurrentPrices is null && wait < 500; wait++)
     await Task.Delay(10); // the warm-up solve runs in the background; requests never wait for it
 }
 
-Console.WriteLine($"Eccos.Scheduling quickstart: {world.Models.Count} simulated models, {HistorySize:N0} past outcomes, {Requests:N0} live requests from {Callers} callers, quality target α = {Alpha:F2}");
+Console.WriteLine($"Eccos.Scheduling quickstart: {world.Models.Count} simulated models, {HistorySize:N0} past outcomes, {Requests:N0} live requests at ~{RequestsPerSecond}/s, quality target α = {Alpha:F2}");
 Console.WriteLine($"Warm-start prices: {router.CurrentPrices?.ToString() ?? "(none yet: threshold rule)"}");
 
-// Serve the live traffic.
+// Serve the live traffic: requests arrive at random (a Poisson process), each on its own.
 var served = new ConcurrentBag<(SimulatedQuery Query, EccosDecision Decision, ChatResponse Response)>();
-int next = -1;
-await Task.WhenAll(Enumerable.Range(0, Callers).Select(_ => Task.Run(async () =>
+var arrivals = new Random(3);
+var inFlight = new List<Task>(Requests);
+var traffic = Stopwatch.StartNew();
+double at = 0;
+foreach (SimulatedQuery q in live)
 {
-    int i;
-    while ((i = Interlocked.Increment(ref next)) < live.Count)
+    at += -Math.Log(1 - arrivals.NextDouble()) / RequestsPerSecond;
+    TimeSpan wait = TimeSpan.FromSeconds(at) - traffic.Elapsed;
+    if (wait > TimeSpan.FromMilliseconds(1))
     {
-        SimulatedQuery q = live[i];
+        await Task.Delay(wait);
+    }
+
+    inFlight.Add(Task.Run(async () =>
+    {
         var options = new ChatOptions { AdditionalProperties = new() { [EccosChatClient.TaskPropertyKey] = q.Topic.Name, [EccosChatClient.QueryIdPropertyKey] = q.Id } };
         ChatResponse response = await router.GetResponseAsync(q.Text, options);
         served.Add((q, (EccosDecision)response.AdditionalProperties![EccosDecision.PropertyKey]!, response));
-    }
-})));
+    }));
+}
+
+await Task.WhenAll(inFlight);
 
 // Report.
 Console.WriteLine();
@@ -94,8 +105,8 @@ Console.WriteLine("Every model alone on the same requests");
 Console.WriteLine($"{"model",-10} {"cost $",9} {"accuracy",8}   Eccos vs this model");
 foreach (SimulatedModel model in world.Models)
 {
-    double cost = live.Sum(q => model.Profile.CostOf(q.InputTokens, world.OutputTokens(q, model)));
-    double accuracy = live.Average(q => world.Correct(q, model) ? 1.0 : 0.0);
+    double cost = live.Sum(q => model.Profile.CostOf(q.InputTokens, SimulatedWorld.OutputTokens(q, model)));
+    double accuracy = live.Average(q => SimulatedWorld.Correct(q, model) ? 1.0 : 0.0);
     string versus = string.Create(CultureInfo.InvariantCulture, $"{(totalCost / cost) - 1:+0%;-0%} cost, {(eccosAccuracy - accuracy) * 100:+0.0;-0.0} accuracy points");
     Console.WriteLine($"{model.Name,-10} {cost,9:F4} {accuracy,8:P1}   {versus}");
 }

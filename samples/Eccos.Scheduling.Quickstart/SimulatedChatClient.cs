@@ -23,7 +23,7 @@ internal sealed class SimulatedChatClient(SimulatedWorld world, SimulatedModel m
         try
         {
             SimulatedQuery query = world.Find(messages.Last(m => m.Role == ChatRole.User).Text);
-            int output = world.OutputTokens(query, Model);
+            int output = SimulatedWorld.OutputTokens(query, Model);
             double ms = (Model.FirstTokenMs + (output * Model.MsPerToken)) / world.TimeScale;
             await Task.Delay(TimeSpan.FromMilliseconds(ms), cancellationToken).ConfigureAwait(false);
             if (SimulatedWorld.Fails(Model))
@@ -31,7 +31,7 @@ internal sealed class SimulatedChatClient(SimulatedWorld world, SimulatedModel m
                 throw new HttpRequestException($"503 Service Unavailable ({Model.Name} is overloaded)");
             }
 
-            return new ChatResponse(new ChatMessage(ChatRole.Assistant, "Answer: " + world.Answer(query, Model)))
+            return new ChatResponse(new ChatMessage(ChatRole.Assistant, "Answer: " + SimulatedWorld.Answer(query, Model)))
             {
                 ModelId = Model.Name,
                 Usage = new UsageDetails { InputTokenCount = query.InputTokens, OutputTokenCount = output },

@@ -94,7 +94,7 @@ internal sealed class SimulatedWorld
         _byText.TryGetValue(text, out SimulatedQuery? q) ? q : throw new InvalidOperationException("The simulated world does not know this question.");
 
     /// <summary>Whether <paramref name="model"/> answers <paramref name="query"/> correctly (deterministic).</summary>
-    public bool Correct(SimulatedQuery query, SimulatedModel model)
+    public static bool Correct(SimulatedQuery query, SimulatedModel model)
     {
         double bonus = model.TopicBonus.TryGetValue(query.Topic.Name, out double b) ? b : 0;
         double p = 1 / (1 + Math.Exp(-7 * (model.Skill + bonus + 0.25 - query.Difficulty)));
@@ -102,14 +102,14 @@ internal sealed class SimulatedWorld
     }
 
     /// <summary>The length of <paramref name="model"/>'s answer to <paramref name="query"/> in tokens (deterministic).</summary>
-    public int OutputTokens(SimulatedQuery query, SimulatedModel model) =>
+    public static int OutputTokens(SimulatedQuery query, SimulatedModel model) =>
         (int)Math.Max(5, query.Topic.AnswerTokens * model.Verbosity * (0.5 + Draw(query, model, 2)) * (0.8 + (0.6 * query.Difficulty)));
 
     /// <summary>Whether this call fails transiently (an HTTP 503), drawn afresh per call.</summary>
     public static bool Fails(SimulatedModel model) => model.FailureRate > 0 && Random.Shared.NextDouble() < model.FailureRate;
 
     /// <summary>The answer letter <paramref name="model"/> gives.</summary>
-    public char Answer(SimulatedQuery query, SimulatedModel model) =>
+    public static char Answer(SimulatedQuery query, SimulatedModel model) =>
         Correct(query, model) ? query.Key : "ABCD"[("ABCD".IndexOf(query.Key, StringComparison.Ordinal) + 1 + (int)(Draw(query, model, 3) * 3)) % 4];
 
     /// <summary>What one past query looked like on every model: the synthetic history the predictor starts from.</summary>

@@ -6,7 +6,8 @@ namespace Eccos.Scheduling;
 /// <summary>
 /// Keeps the online router's prices current: a window of recent predictions and a background loop that re-solves
 /// it every <see cref="EccosOptions.ResolveInterval"/> (on the <see cref="TimeProvider"/>) while traffic arrives,
-/// and as soon as the first requests (or the warm-up queries) are in.
+/// as soon as the first requests (or the warm-up queries) are in, and whenever a quarter of the window is new since
+/// the last solve (so that prices keep up with heavy traffic).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -27,6 +28,8 @@ internal sealed class OnlinePricer
     private readonly PredictionWindow _window;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly int _bootstrapCount;
+    private readonly int _turnover;
+    private long _solvedVersion = -1;
     private readonly IReadOnlyList<SchedulingQuery> _warmUp;
     private Task _loop = Task.CompletedTask;
 
@@ -35,6 +38,7 @@ internal sealed class OnlinePricer
         _router = router;
         _window = new PredictionWindow(router.Options.ResolveWindowSize, router.Profiles.Length);
         _bootstrapCount = Math.Min(BootstrapCount, router.Options.ResolveWindowSize);
+        _turnover = Math.Max(BootstrapCount, router.Options.ResolveWindowSize / 4);
         _warmUp = warmUp;
     }
 
@@ -48,9 +52,10 @@ internal sealed class OnlinePricer
     public void Observe(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, ReadOnlySpan<bool> eligible)
     {
         _window.Add(quality, cost, eligible, _router.Time.GetTimestamp());
-        if (_router.CurrentPrices is null && _window.Count >= _bootstrapCount)
+        long solved = Volatile.Read(ref _solvedVersion);
+        if (solved < 0 ? _window.Count >= _bootstrapCount : _window.Version - solved >= _turnover)
         {
-            _wake.Writer.TryWrite(true);
+            _wake.Writer.TryWrite(true); // first prices, or a quarter of the window is new since the last solve
         }
     }
 
@@ -85,7 +90,6 @@ internal sealed class OnlinePricer
     {
         TimeSpan interval = _router.Options.ResolveInterval;
         using ITimer timer = _router.Time.CreateTimer(static s => ((Channel<bool>)s!).Writer.TryWrite(true), _wake, interval, interval);
-        long solvedVersion = -1;
         try
         {
             if (_warmUp.Count > 0)
@@ -97,7 +101,7 @@ internal sealed class OnlinePricer
             {
                 _wake.Reader.TryRead(out _);
                 long version = _window.Version;
-                if (version == solvedVersion || version == 0)
+                if (version == Volatile.Read(ref _solvedVersion) || version == 0)
                 {
                     continue;
                 }
@@ -105,7 +109,7 @@ internal sealed class OnlinePricer
                 try
                 {
                     ResolveNow(stop);
-                    solvedVersion = version;
+                    Volatile.Write(ref _solvedVersion, version);
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
@@ -114,7 +118,7 @@ internal sealed class OnlinePricer
                 catch (Exception ex)
                 {
                     EccosLog.ResolveFailed(_router.Logger, ex);
-                    solvedVersion = version;
+                    Volatile.Write(ref _solvedVersion, version);
                 }
             }
         }
