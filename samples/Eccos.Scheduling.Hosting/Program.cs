@@ -13,7 +13,6 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using OpenAI;
 
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
@@ -50,9 +49,12 @@ IChatClient chat = host.Services.GetRequiredService<IChatClient>();
 string prompt = args.Length > 0 ? string.Join(' ', args) : "In one sentence: why is the sky blue?";
 ChatResponse response = await chat.GetResponseAsync(prompt);
 var decision = (EccosDecision?)response.AdditionalProperties?[EccosDecision.PropertyKey];
-ILogger logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Eccos.Scheduling.Hosting");
-logger.LogInformation("Answered by {Model}: {Decision}", decision?.Model, decision);
 Console.WriteLine(response.Text);
+Console.WriteLine($"-- {decision}");
+if (decision?.Chosen is { } chosen)
+{
+    Console.WriteLine($"-- predicted quality {chosen.PredictedQuality:F2}, predicted cost {chosen.PredictedCost:G3}; prices {decision.Prices?.ToString() ?? "(not solved yet)"}");
+}
 
 await host.StopAsync();
 embedder.Dispose();
