@@ -1,0 +1,25 @@
+namespace Eccos.Scheduling;
+
+/// <summary>
+/// Baseline: query i goes to model i mod M; when that is full or not eligible, to the next model in cyclic order.
+/// </summary>
+/// <remarks>
+/// For evaluation: <see cref="AssignmentResult.Bound"/> is <see cref="double.NaN"/> and the status says honestly
+/// whether α (or the budget) was met. Stateless: thread-safe and deterministic.
+/// </remarks>
+public sealed class RoundRobinAssignmentSolver : IAssignmentSolver
+{
+    /// <inheritdoc />
+    public AssignmentResult Solve(PredictionMatrix predictions, AssignmentConstraints constraints, CancellationToken cancellationToken = default)
+    {
+        int[] caps = SolveSupport.ValidateAndResolve(predictions, constraints);
+        int m = predictions.ModelCount;
+        return BaselinePlacement.Solve(predictions, constraints, caps, (i, order) =>
+        {
+            for (int j = 0; j < m; j++)
+            {
+                order[j] = (i + j) % m;
+            }
+        }, cancellationToken);
+    }
+}

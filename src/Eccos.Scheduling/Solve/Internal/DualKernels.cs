@@ -1,0 +1,337 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Eccos.Scheduling;
+
+/// <summary>
+/// The hot loops of the Lagrangian dual: the per-query argmin of the priced cost <c>f_ij + t·g_ij + μ_j</c> over the
+/// eligible models, the weighted selections behind the exact coordinate steps, and the breakpoint search on t.
+/// </summary>
+/// <remarks>Stateless; every buffer is passed in by the caller, which allocates it once per solve.</remarks>
+internal static class DualKernels
+{
+    /// <summary>
+    /// For every query, the least and second-least priced cost and the model of the least (ties: lowest index).
+    /// Runs model by model as a vector loop over queries.
+    /// </summary>
+    /// <param name="p">The problem.</param>
+    /// <param name="t">The side multiplier.</param>
+    /// <param name="mu">The capacity multipliers.</param>
+    /// <param name="best">Receives the least priced cost per query.</param>
+    /// <param name="second">Receives the second-least priced cost per query (+∞ when only one model is eligible).</param>
+    /// <param name="argBest">Receives the index of the least as a double (exact for any model count).</param>
+    public static void BestTwo(SolverProblem p, double t, ReadOnlySpan<double> mu, Span<double> best, Span<double> second, Span<double> argBest)
+    {
+        int n = p.N;
+        best = best[..n];
+        second = second[..n];
+        argBest = argBest[..n];
+        best.Fill(double.PositiveInfinity);
+        second.Fill(double.PositiveInfinity);
+        argBest.Clear();
+        ref double b0 = ref MemoryMarshal.GetReference(best);
+        ref double s0 = ref MemoryMarshal.GetReference(second);
+        ref double a0 = ref MemoryMarshal.GetReference(argBest);
+        int width = Vector<double>.Count;
+        var vt = new Vector<double>(t);
+        for (int j = 0; j < p.M; j++)
+        {
+            ref double f0 = ref p.F[j * n];
+            ref double g0 = ref p.G[j * n];
+            double add = mu[j];
+            var vadd = new Vector<double>(add);
+            var vj = new Vector<double>(j);
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                for (; i <= n - width; i += width)
+                {
+                    nuint u = (nuint)i;
+                    Vector<double> v = Vector.LoadUnsafe(ref f0, u) + (Vector.LoadUnsafe(ref g0, u) * vt) + vadd;
+                    Vector<double> b = Vector.LoadUnsafe(ref b0, u);
+                    Vector<double> s = Vector.LoadUnsafe(ref s0, u);
+                    Vector<long> less = Vector.LessThan(v, b);
+                    Vector.Min(s, Vector.Max(v, b)).StoreUnsafe(ref s0, u);
+                    Vector.Min(v, b).StoreUnsafe(ref b0, u);
+                    Vector.ConditionalSelect(less.As<long, double>(), vj, Vector.LoadUnsafe(ref a0, u)).StoreUnsafe(ref a0, u);
+                }
+            }
+
+            for (; i < n; i++)
+            {
+                double v = Unsafe.Add(ref f0, i) + (Unsafe.Add(ref g0, i) * t) + add;
+                ref double b = ref Unsafe.Add(ref b0, i);
+                ref double s = ref Unsafe.Add(ref s0, i);
+                if (v < b)
+                {
+                    s = b;
+                    b = v;
+                    Unsafe.Add(ref a0, i) = j;
+                }
+                else if (v < s)
+                {
+                    s = v;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Finds the value x such that exactly <paramref name="k"/> elements of <paramref name="values"/> lie strictly
+    /// above the result's position in descending order: rearranges <paramref name="values"/> so that its first
+    /// <paramref name="k"/> elements are its k largest and returns the (k+1)-th largest.
+    /// </summary>
+    /// <param name="values">The values; rearranged.</param>
+    /// <param name="k">How many elements go before the returned one; 0 ≤ k &lt; length.</param>
+    /// <returns>The (k+1)-th largest value.</returns>
+    public static double SelectDescending(Span<double> values, int k)
+    {
+        int lo = 0;
+        int hi = values.Length - 1;
+        while (hi > lo)
+        {
+            // median of three as pivot: deterministic and robust on sorted input
+            int mid = lo + ((hi - lo) >> 1);
+            double pivot = MedianOfThree(values[lo], values[mid], values[hi]);
+            int i = lo;
+            int j = hi;
+            while (i <= j)
+            {
+                while (values[i] > pivot)
+                {
+                    i++;
+                }
+
+                while (values[j] < pivot)
+                {
+                    j--;
+                }
+
+                if (i <= j)
+                {
+                    (values[i], values[j]) = (values[j], values[i]);
+                    i++;
+                    j--;
+                }
+            }
+
+            if (k <= j)
+            {
+                hi = j;
+            }
+            else if (k >= i)
+            {
+                lo = i;
+            }
+            else
+            {
+                return values[k];
+            }
+        }
+
+        return values[k];
+    }
+
+    /// <summary>
+    /// The weighted quantile: the least breakpoint t such that the weights of all breakpoints ≤ t sum to at least
+    /// <paramref name="need"/>. Rearranges both spans.
+    /// </summary>
+    /// <param name="t">Breakpoint positions.</param>
+    /// <param name="w">Breakpoint weights, positive.</param>
+    /// <param name="need">The weight to reach, positive and at most the total.</param>
+    /// <returns>The breakpoint; the largest one when rounding leaves <paramref name="need"/> just out of reach.</returns>
+    public static double WeightedQuantile(Span<double> t, Span<double> w, double need)
+    {
+        int lo = 0;
+        int hi = t.Length; // exclusive
+        double lastMax = double.NegativeInfinity;
+        while (hi - lo > 16)
+        {
+            int mid = lo + ((hi - lo) >> 1);
+            double pivot = MedianOfThree(t[lo], t[mid], t[hi - 1]);
+
+            // three-way partition: [lo, lt) < pivot, [lt, gt) == pivot, [gt, hi) > pivot
+            int lt = lo;
+            int gt = hi;
+            int i = lo;
+            double wl = 0;
+            double we = 0;
+            while (i < gt)
+            {
+                double ti = t[i];
+                if (ti < pivot)
+                {
+                    wl += w[i];
+                    Swap(t, w, i, lt);
+                    lt++;
+                    i++;
+                }
+                else if (ti > pivot)
+                {
+                    gt--;
+                    Swap(t, w, i, gt);
+                }
+                else
+                {
+                    we += w[i];
+                    i++;
+                }
+            }
+
+            if (wl >= need)
+            {
+                hi = lt;
+            }
+            else if (wl + we >= need)
+            {
+                return pivot;
+            }
+            else
+            {
+                need -= wl + we;
+                lastMax = pivot;
+                lo = gt;
+            }
+        }
+
+        // small rest: insertion sort by position, then scan
+        for (int i = lo + 1; i < hi; i++)
+        {
+            double ti = t[i];
+            double wi = w[i];
+            int j = i - 1;
+            while (j >= lo && t[j] > ti)
+            {
+                t[j + 1] = t[j];
+                w[j + 1] = w[j];
+                j--;
+            }
+
+            t[j + 1] = ti;
+            w[j + 1] = wi;
+        }
+
+        double acc = 0;
+        for (int i = lo; i < hi; i++)
+        {
+            acc += w[i];
+            if (acc >= need)
+            {
+                return t[i];
+            }
+        }
+
+        return hi > lo ? t[hi - 1] : lastMax;
+    }
+
+    /// <summary>
+    /// Maximizes the dual over t for fixed μ exactly. For every query it walks the lower envelope of the lines
+    /// <c>(f_ij + μ_j) + t·g_ij</c>, recording each breakpoint with the drop in g it brings; the optimal t is the
+    /// weighted quantile where the accumulated drop first meets the side constraint.
+    /// </summary>
+    /// <param name="p">The problem (with a side constraint).</param>
+    /// <param name="mu">The capacity multipliers, fixed.</param>
+    /// <param name="bpT">Scratch for breakpoint positions; grown (rarely) through <paramref name="bpW"/>'s owner.</param>
+    /// <param name="bpW">Scratch for breakpoint weights.</param>
+    /// <returns>The optimal t ≥ 0, or +∞ when even the least g of every query misses the limit (then no t helps).</returns>
+    public static double MaximizeOverT(SolverProblem p, ReadOnlySpan<double> mu, ref double[] bpT, ref double[] bpW)
+    {
+        int n = p.N;
+        int m = p.M;
+        double[] f = p.F;
+        double[] g = p.G;
+        Span<double> baseRow = m <= 128 ? stackalloc double[m] : new double[m];
+        Span<double> slopeRow = m <= 128 ? stackalloc double[m] : new double[m];
+        double s0 = 0;
+        double sMin = 0;
+        int count = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int cur = -1;
+            for (int j = 0; j < m; j++)
+            {
+                int k = (j * n) + i;
+                double b = f[k] + mu[j];
+                double s = g[k];
+                baseRow[j] = b;
+                slopeRow[j] = s;
+                if (double.IsPositiveInfinity(b))
+                {
+                    continue;
+                }
+
+                if (cur < 0 || b < baseRow[cur] || (b == baseRow[cur] && s < slopeRow[cur]))
+                {
+                    cur = j;
+                }
+            }
+
+            s0 += slopeRow[cur];
+            double tCur = 0;
+            while (true)
+            {
+                int next = -1;
+                double tNext = double.PositiveInfinity;
+                double gc = slopeRow[cur];
+                double bc = baseRow[cur];
+                for (int j = 0; j < m; j++)
+                {
+                    double s = slopeRow[j];
+                    if (s >= gc || double.IsPositiveInfinity(baseRow[j]))
+                    {
+                        continue;
+                    }
+
+                    double tj = Math.Max(tCur, (baseRow[j] - bc) / (gc - s));
+                    if (tj < tNext || (tj == tNext && s < slopeRow[next]))
+                    {
+                        tNext = tj;
+                        next = j;
+                    }
+                }
+
+                if (next < 0)
+                {
+                    break;
+                }
+
+                if (count == bpT.Length)
+                {
+                    Array.Resize(ref bpT, Math.Max(16, bpT.Length * 2));
+                    Array.Resize(ref bpW, bpT.Length);
+                }
+
+                bpT[count] = tNext;
+                bpW[count] = gc - slopeRow[next];
+                count++;
+                cur = next;
+                tCur = tNext;
+            }
+
+            sMin += slopeRow[cur];
+        }
+
+        double need = s0 - p.Limit;
+        if (need <= 0)
+        {
+            return 0;
+        }
+
+        if (sMin > p.Limit)
+        {
+            return double.PositiveInfinity;
+        }
+
+        return WeightedQuantile(bpT.AsSpan(0, count), bpW.AsSpan(0, count), need);
+    }
+
+    private static void Swap(Span<double> t, Span<double> w, int a, int b)
+    {
+        (t[a], t[b]) = (t[b], t[a]);
+        (w[a], w[b]) = (w[b], w[a]);
+    }
+
+    private static double MedianOfThree(double a, double b, double c) =>
+        a < b ? (b < c ? b : Math.Max(a, c)) : (a < c ? a : Math.Max(b, c));
+}

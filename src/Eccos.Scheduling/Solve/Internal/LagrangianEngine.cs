@@ -1,0 +1,546 @@
+namespace Eccos.Scheduling;
+
+/// <summary>
+/// The Lagrangian dual ascent of <see cref="LagrangianAssignmentSolver"/> on one <see cref="SolverProblem"/>, with
+/// every buffer allocated once per solve.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The dual function is <c>D(t, μ) = Σ_i min_j (f_ij + t·g_ij + μ_j) − t·Limit − Σ_j μ_j·L_j</c>, a lower bound on
+/// the optimum for every t, μ ≥ 0. The ascent alternates two kinds of steps:
+/// </para>
+/// <list type="bullet">
+/// <item>Exact block-coordinate steps: each binding μ_j is set to the midpoint of the interval that maximizes D along
+/// it (where exactly L_j queries prefer model j), and t to the maximizer along t by the breakpoint search. Each step
+/// can only raise D and needs no step size; with no binding capacity the single t step is already the optimum.</item>
+/// <item>Projected subgradient steps with Polyak's rule <c>ρ·(UB − D)/‖s‖²</c>, the best primal as the target and ρ
+/// halved after a run of steps without a better bound, once the coordinate steps stall (a non-smooth corner).</item>
+/// </list>
+/// <para>
+/// The Lagrangian argmin is repaired into a feasible assignment after each sweep and every few subgradient steps;
+/// the best one is finally polished by an exact branch and bound over the few queries whose choice is closest to a
+/// tie. Stops when the relative gap between the best primal and the best bound is within the tolerance.
+/// </para>
+/// </remarks>
+internal sealed class LagrangianEngine
+{
+    private readonly SolverProblem _p;
+    private readonly LagrangianSolverOptions _o;
+    private readonly CancellationToken _ct;
+    private readonly double[] _best;
+    private readonly double[] _second;
+    private readonly double[] _argD;
+    private readonly double[] _tau;
+    private readonly int[] _argmin;
+    private readonly int[] _work;
+    private readonly int[] _load;
+    private readonly double[] _mu;
+    private readonly double[] _bestMu;
+    private readonly double[] _subgradient;
+    private readonly GreedyRepair _repair;
+    private double[] _bpT;
+    private double[] _bpW;
+    private int[]? _minG;
+    private double _minGValue;
+
+    public LagrangianEngine(SolverProblem p, LagrangianSolverOptions options, CancellationToken cancellationToken)
+    {
+        _p = p;
+        _o = options;
+        _ct = cancellationToken;
+        int n = p.N;
+        _best = new double[n];
+        _second = new double[n];
+        _argD = new double[n];
+        _tau = new double[n];
+        _argmin = new int[n];
+        _work = new int[n];
+        _load = new int[p.M];
+        _mu = new double[p.M];
+        _bestMu = new double[p.M];
+        _subgradient = new double[p.M];
+        _bpT = new double[Math.Max(16, n * 2)];
+        _bpW = new double[_bpT.Length];
+        _repair = new GreedyRepair(p);
+        Assignment = new int[n];
+    }
+
+    /// <summary>Gets the best feasible assignment (or, when unreachable, the one with least Σg).</summary>
+    public int[] Assignment { get; }
+
+    /// <summary>Gets Σf of <see cref="Assignment"/> (normalized units).</summary>
+    public double PrimalF { get; private set; } = double.PositiveInfinity;
+
+    /// <summary>Gets the best dual bound on min Σf (normalized units).</summary>
+    public double Bound { get; private set; } = double.NegativeInfinity;
+
+    /// <summary>Gets the side multiplier at the best bound (normalized units); +∞ when the side constraint is unreachable.</summary>
+    public double T { get; private set; }
+
+    /// <summary>Gets the capacity multipliers at the best bound (normalized units).</summary>
+    public double[] Mu => _bestMu;
+
+    /// <summary>Gets the dual evaluations spent.</summary>
+    public int Iterations { get; private set; }
+
+    /// <summary>Gets a value indicating whether the side constraint cannot be met within the capacities.</summary>
+    public bool Unreachable { get; private set; }
+
+    /// <summary>Gets the relative gap reached.</summary>
+    public double Gap => RelativeGap(PrimalF, Bound);
+
+    /// <summary>Runs the solve.</summary>
+    public void Run()
+    {
+        SolverProblem p = _p;
+        if (p.HasSide && SumOfLeastG() > p.Limit + _repair.SideTolerance)
+        {
+            // even the least g of every query misses the limit: no assignment meets it, capacities or not
+            SetUnreachable();
+            return;
+        }
+
+        double t = p.HasSide ? DualKernels.MaximizeOverT(p, _mu, ref _bpT, ref _bpW) : 0;
+        double d = Evaluate(t);
+        Iterations = 1;
+        Record(d, t);
+        TryPrimal(t);
+        if (Unreachable)
+        {
+            return;
+        }
+
+        // without a capacity that can bind, the exact step on t above already maximized the dual
+        bool coordinate = true;
+        double rho = _o.InitialStepScale;
+        int sinceImprovement = 0;
+        while (p.HasCapacities && Gap > _o.Tolerance && Iterations < _o.MaxIterations && rho >= _o.MinStepScale)
+        {
+            _ct.ThrowIfCancellationRequested();
+            double before = Bound;
+            if (coordinate)
+            {
+                bool changed = false;
+                for (int j = 0; j < p.M; j++)
+                {
+                    if (p.Capacity[j] >= p.N || (_load[j] <= p.Capacity[j] && _mu[j] == 0))
+                    {
+                        continue;
+                    }
+
+                    if (changed)
+                    {
+                        DualKernels.BestTwo(p, t, _mu, _best, _second, _argD);
+                    }
+
+                    _mu[j] = ExactMu(j, t);
+                    changed = true;
+                }
+
+                if (p.HasSide)
+                {
+                    t = DualKernels.MaximizeOverT(p, _mu, ref _bpT, ref _bpW);
+                }
+
+                d = Evaluate(t);
+                Iterations++;
+                Record(d, t);
+                TryPrimal(t);
+                if (d <= before + (1e-7 * Math.Max(1, Math.Abs(before))))
+                {
+                    // the coordinate steps stalled at a corner of the dual: continue from the best point by subgradient
+                    coordinate = false;
+                    t = T;
+                    _bestMu.CopyTo(_mu, 0);
+                    d = Evaluate(t);
+                }
+            }
+            else
+            {
+                double target = double.IsPositiveInfinity(PrimalF) ? d + (0.05 * Math.Max(1, Math.Abs(d))) : PrimalF;
+                double norm2 = 0;
+                double st = 0;
+                if (p.HasSide)
+                {
+                    st = SumG() - p.Limit;
+                    if (t <= 0 && st < 0)
+                    {
+                        st = 0;
+                    }
+
+                    norm2 += st * st;
+                }
+
+                for (int j = 0; j < p.M; j++)
+                {
+                    double s = _load[j] - p.Capacity[j];
+                    if (_mu[j] <= 0 && s < 0)
+                    {
+                        s = 0;
+                    }
+
+                    _subgradient[j] = s;
+                    norm2 += s * s;
+                }
+
+                if (norm2 == 0)
+                {
+                    break; // zero subgradient: the current point maximizes the dual
+                }
+
+                double step = rho * Math.Max(target - d, 1e-12 * Math.Max(1, Math.Abs(d))) / norm2;
+                t = Math.Max(0, t + (step * st));
+                for (int j = 0; j < p.M; j++)
+                {
+                    _mu[j] = Math.Max(0, _mu[j] + (step * _subgradient[j]));
+                }
+
+                d = Evaluate(t);
+                Iterations++;
+                if (Record(d, t))
+                {
+                    sinceImprovement = 0;
+                }
+                else if (++sinceImprovement >= _o.StepHalvingPatience)
+                {
+                    rho /= 2;
+                    sinceImprovement = 0;
+                }
+
+                if (Iterations % _o.RepairInterval == 0)
+                {
+                    TryPrimal(t);
+                }
+            }
+
+            if (Unreachable)
+            {
+                return;
+            }
+        }
+
+        if (!double.IsPositiveInfinity(PrimalF) && Gap > _o.Tolerance)
+        {
+            // one more repair from the best dual point, then the exact polish of the closest calls
+            if (T != t || !_mu.AsSpan().SequenceEqual(_bestMu))
+            {
+                _bestMu.CopyTo(_mu, 0);
+                Evaluate(T);
+                TryPrimal(T);
+            }
+
+            Polish();
+        }
+    }
+
+    /// <summary>The relative gap between a primal and a bound (0 when they meet).</summary>
+    public static double RelativeGap(double primal, double bound) =>
+        double.IsPositiveInfinity(primal) || double.IsNegativeInfinity(bound)
+            ? double.PositiveInfinity
+            : Math.Max(0, primal - bound) / Math.Max(Math.Abs(primal), 1e-12);
+
+    private bool Record(double d, double t)
+    {
+        if (d > Bound)
+        {
+            Bound = d;
+            T = t;
+            _mu.CopyTo(_bestMu, 0);
+            return true;
+        }
+
+        return false;
+    }
+
+    private double SumOfLeastG()
+    {
+        double s = 0;
+        int n = _p.N;
+        for (int i = 0; i < n; i++)
+        {
+            double min = double.PositiveInfinity;
+            for (int j = 0; j < _p.M; j++)
+            {
+                if (_p.IsEligible(i, j))
+                {
+                    min = Math.Min(min, _p.G[(j * n) + i]);
+                }
+            }
+
+            s += min;
+        }
+
+        return s;
+    }
+
+    private double SumG()
+    {
+        double s = 0;
+        int n = _p.N;
+        for (int i = 0; i < n; i++)
+        {
+            s += _p.G[(_argmin[i] * n) + i];
+        }
+
+        return s;
+    }
+
+    /// <summary>Evaluates the dual at (t, μ): fills the argmin, the loads and the best/second buffers.</summary>
+    private double Evaluate(double t)
+    {
+        SolverProblem p = _p;
+        DualKernels.BestTwo(p, t, _mu, _best, _second, _argD);
+        Array.Clear(_load);
+        double sum = 0;
+        for (int i = 0; i < p.N; i++)
+        {
+            int j = (int)_argD[i];
+            _argmin[i] = j;
+            _load[j]++;
+            sum += _best[i];
+        }
+
+        if (p.HasSide && t > 0)
+        {
+            sum -= t * p.Limit;
+        }
+
+        for (int j = 0; j < p.M; j++)
+        {
+            if (_mu[j] > 0)
+            {
+                sum -= _mu[j] * p.Capacity[j];
+            }
+        }
+
+        return sum;
+    }
+
+    /// <summary>The maximizer of the dual along μ_j, from the best/second buffers of the current point.</summary>
+    private double ExactMu(int j, double t)
+    {
+        SolverProblem p = _p;
+        int n = p.N;
+        int cap = p.Capacity[j];
+        int offset = j * n;
+        for (int i = 0; i < n; i++)
+        {
+            double other = (int)_argD[i] == j ? _second[i] : _best[i];
+            double own = p.F[offset + i] + (t * p.G[offset + i]);
+            _tau[i] = other - own; // model j wins query i while μ_j < τ_i
+        }
+
+        Span<double> tau = _tau.AsSpan(0, n);
+        double next = DualKernels.SelectDescending(tau, cap); // (cap+1)-th largest
+        if (next <= 0)
+        {
+            return 0;
+        }
+
+        double last = double.PositiveInfinity; // cap-th largest
+        for (int i = 0; i < cap; i++)
+        {
+            last = Math.Min(last, tau[i]);
+        }
+
+        return double.IsPositiveInfinity(last) ? next + (1e-9 * (1 + Math.Abs(next))) : 0.5 * (next + last);
+    }
+
+    /// <summary>Repairs the current argmin and keeps the result when it beats the best primal.</summary>
+    private void TryPrimal(double t)
+    {
+        int[] w = _work;
+        _argmin.CopyTo(w, 0);
+        int rc = _repair.Run(w, t);
+        if (rc == 1)
+        {
+            // chains of moves needed: the exact transportation solve at this price
+            TransportationSolver.Solve(_p, 1, t, w, new double[_p.M], _ct);
+            rc = _repair.Run(w, t, fixCapacity: false);
+        }
+
+        if (rc == 2)
+        {
+            if (!MinGFits())
+            {
+                SetUnreachable();
+                return;
+            }
+
+            _minG!.CopyTo(w, 0);
+            _repair.Improve(w);
+        }
+
+        if (_repair.SumF < PrimalF)
+        {
+            PrimalF = _repair.SumF;
+            w.CopyTo(Assignment, 0);
+        }
+    }
+
+    private bool MinGFits()
+    {
+        if (_minG is null)
+        {
+            _minG = new int[_p.N];
+            TransportationSolver.Solve(_p, 0, 1, _minG, new double[_p.M], _ct);
+            double s = 0;
+            for (int i = 0; i < _p.N; i++)
+            {
+                s += _p.G[(_minG[i] * _p.N) + i];
+            }
+
+            _minGValue = s;
+        }
+
+        return _minGValue <= _p.Limit + _repair.SideTolerance;
+    }
+
+    private void SetUnreachable()
+    {
+        var prices = new double[_p.M];
+        int[] a = _minG ?? new int[_p.N];
+        if (_minG is null)
+        {
+            TransportationSolver.Solve(_p, 0, 1, a, prices, _ct);
+            _minG = a;
+        }
+        else
+        {
+            TransportationSolver.Solve(_p, 0, 1, a, prices, _ct);
+        }
+
+        a.CopyTo(Assignment, 0);
+        prices.CopyTo(_bestMu, 0);
+        Unreachable = true;
+        T = double.PositiveInfinity;
+        double s = 0;
+        for (int i = 0; i < _p.N; i++)
+        {
+            s += _p.F[(a[i] * _p.N) + i];
+        }
+
+        PrimalF = s;
+        Bound = double.NegativeInfinity;
+    }
+
+    /// <summary>Exact branch and bound over the queries whose choice is closest to a tie, the others fixed.</summary>
+    private void Polish()
+    {
+        SolverProblem p = _p;
+        int n = p.N;
+        int k = Math.Min(n, _o.PolishQueries);
+        if (k == 0 || _o.PolishNodeLimit <= 0)
+        {
+            return;
+        }
+
+        // closeness to a tie at the best dual point: second-least minus least priced cost
+        DualKernels.BestTwo(p, T, _bestMu, _best, _second, _argD);
+        for (int i = 0; i < n; i++)
+        {
+            _tau[i] = _second[i] - _best[i];
+        }
+
+        var order = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            order[i] = i;
+        }
+
+        if (k < n)
+        {
+            double cut = DualKernels.SelectDescending(_tau.AsSpan(0, n).ToArray(), n - k);
+            int c = 0;
+            for (int i = 0; i < n && c < k; i++)
+            {
+                if (_second[i] - _best[i] < cut)
+                {
+                    order[c++] = i;
+                }
+            }
+
+            for (int i = 0; i < n && c < k; i++)
+            {
+                if (_second[i] - _best[i] == cut)
+                {
+                    order[c++] = i;
+                }
+            }
+        }
+
+        var core = order.AsSpan(0, k).ToArray();
+        var residual = (int[])p.Capacity.Clone();
+        double limit = p.Limit;
+        var inCore = new bool[n];
+        foreach (int i in core)
+        {
+            inCore[i] = true;
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            if (!inCore[i])
+            {
+                residual[Assignment[i]]--;
+                limit -= p.G[(Assignment[i] * n) + i];
+            }
+        }
+
+        var options = new int[k][];
+        var incumbent = new int[k];
+        for (int c = 0; c < k; c++)
+        {
+            int i = core[c];
+            incumbent[c] = Assignment[i];
+            var list = new List<int>(p.M);
+            for (int j = 0; j < p.M; j++)
+            {
+                if (p.IsEligible(i, j))
+                {
+                    list.Add(j);
+                }
+            }
+
+            double tt = T;
+            double[] mu = _bestMu;
+            list.Sort((x, y) =>
+            {
+                double vx = p.F[(x * n) + i] + (tt * p.G[(x * n) + i]) + mu[x];
+                double vy = p.F[(y * n) + i] + (tt * p.G[(y * n) + i]) + mu[y];
+                return vx != vy ? vx.CompareTo(vy) : x.CompareTo(y);
+            });
+            if (list.Count > _o.PolishOptions)
+            {
+                bool hasIncumbent = list.IndexOf(incumbent[c]) < _o.PolishOptions;
+                list.RemoveRange(_o.PolishOptions, list.Count - _o.PolishOptions);
+                if (!hasIncumbent)
+                {
+                    list.Add(incumbent[c]);
+                }
+            }
+
+            options[c] = [.. list];
+        }
+
+        var bb = new BranchAndBound(p, core, options, residual, limit, minimizeG: false, maxDeferred: 0, _o.PolishNodeLimit, [T], _ct);
+        bb.SetIncumbent(incumbent);
+        double before = bb.BestValue;
+        bb.Run();
+        if (bb.BestValue < before)
+        {
+            for (int c = 0; c < k; c++)
+            {
+                Assignment[core[c]] = bb.Best[c];
+            }
+
+            double sum = 0;
+            for (int i = 0; i < n; i++)
+            {
+                sum += p.F[(Assignment[i] * n) + i];
+            }
+
+            PrimalF = sum;
+        }
+    }
+}

@@ -1,0 +1,160 @@
+namespace Eccos.Scheduling;
+
+/// <summary>
+/// One assignment problem in the generic form every solver works on:
+/// <c>min Σ f_ij·x_ij</c> subject to one model per query, <c>Σ g_ij·x_ij ≤ Limit</c> and <c>Σ_i x_ij ≤ Capacity_j</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Cost mode: f = c, g = −a, Limit = −α·n (the quality target as a ≤ constraint). Budget mode: f = −a, g = c,
+/// Limit = B. Both modes thus share the dual, the repair and the bounds; only the translation of the results differs.
+/// </para>
+/// <para>
+/// f and g are stored column-major (<c>j·n + i</c>) so the dual's argmin runs as a vector loop over queries for one
+/// model at a time. An ineligible pair has f = +∞ and g = 0. Capacities are clamped to n, so "unlimited" needs no
+/// special case: such a constraint can never bind and its multiplier stays 0. Immutable once built.
+/// </para>
+/// </remarks>
+internal sealed class SolverProblem
+{
+    private SolverProblem(int n, int m, bool budgetMode, double[] f, double[] g, double limit, int[] capacity, int[] queryIndex, bool allEligible, double fScale, double gScale)
+    {
+        FScale = fScale;
+        GScale = gScale;
+        N = n;
+        M = m;
+        BudgetMode = budgetMode;
+        F = f;
+        G = g;
+        Limit = limit;
+        Capacity = capacity;
+        QueryIndex = queryIndex;
+        AllEligible = allEligible;
+    }
+
+    /// <summary>Gets n, the queries of this problem (rows).</summary>
+    public int N { get; }
+
+    /// <summary>Gets M, the models (columns).</summary>
+    public int M { get; }
+
+    /// <summary>Gets a value indicating whether this is budget mode (maximize quality within a cost budget).</summary>
+    public bool BudgetMode { get; }
+
+    /// <summary>Gets the objective coefficients, column-major; +∞ where ineligible.</summary>
+    public double[] F { get; }
+
+    /// <summary>Gets the side-constraint coefficients, column-major; 0 where ineligible.</summary>
+    public double[] G { get; }
+
+    /// <summary>Gets the unit of <see cref="F"/>: a stored f times this is the real one (costs are normalized to about 1 per query).</summary>
+    public double FScale { get; }
+
+    /// <summary>Gets the unit of <see cref="G"/>: a stored g times this is the real one.</summary>
+    public double GScale { get; }
+
+    /// <summary>Gets the side constraint's right-hand side; +∞ when there is none.</summary>
+    public double Limit { get; }
+
+    /// <summary>Gets a value indicating whether the side constraint can bind.</summary>
+    public bool HasSide => !double.IsPositiveInfinity(Limit);
+
+    /// <summary>Gets the capacity of every model, clamped to n.</summary>
+    public int[] Capacity { get; }
+
+    /// <summary>Gets the query of the original predictions behind every row.</summary>
+    public int[] QueryIndex { get; }
+
+    /// <summary>Gets a value indicating whether every pair is eligible.</summary>
+    public bool AllEligible { get; }
+
+    /// <summary>Gets a value indicating whether any capacity is below n (and so may bind).</summary>
+    public bool HasCapacities
+    {
+        get
+        {
+            foreach (int c in Capacity)
+            {
+                if (c < N)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Returns whether query <paramref name="i"/> may go to model <paramref name="j"/>.</summary>
+    public bool IsEligible(int i, int j) => !double.IsPositiveInfinity(F[(j * N) + i]);
+
+    /// <summary>Builds the problem of <paramref name="predictions"/>, optionally restricted to some queries.</summary>
+    /// <param name="predictions">The validated predictions.</param>
+    /// <param name="constraints">The validated constraints.</param>
+    /// <param name="capacities">Resolved capacities, one per model.</param>
+    /// <param name="queries">The queries to keep, in order; <see langword="null"/> for all.</param>
+    /// <param name="placed">How many queries the quality target applies to (default: all kept ones).</param>
+    public static SolverProblem Create(PredictionMatrix predictions, AssignmentConstraints constraints, ReadOnlySpan<int> capacities, int[]? queries = null, int? placed = null)
+    {
+        int m = predictions.ModelCount;
+        int n = queries?.Length ?? predictions.QueryCount;
+        int[] index = queries ?? Enumerable.Range(0, n).ToArray();
+        bool budget = constraints.CostBudget.HasValue;
+        var f = new double[checked(n * m)];
+        var g = new double[n * m];
+        ReadOnlySpan<double> quality = predictions.Quality;
+        ReadOnlySpan<double> cost = predictions.Cost;
+        ReadOnlySpan<bool> eligible = predictions.Eligible;
+        bool allEligible = true;
+
+        // costs are normalized by their mean so that multipliers and step sizes live on one scale in both modes
+        double costSum = 0;
+        long costCount = 0;
+        for (int r = 0; r < n; r++)
+        {
+            int row = index[r] * m;
+            for (int j = 0; j < m; j++)
+            {
+                if (eligible[row + j])
+                {
+                    costSum += cost[row + j];
+                    costCount++;
+                }
+            }
+        }
+
+        double costScale = costCount > 0 && costSum > 0 ? costSum / costCount : 1;
+        double fScale = budget ? 1 : costScale;
+        double gScale = budget ? costScale : 1;
+        for (int r = 0; r < n; r++)
+        {
+            int row = index[r] * m;
+            for (int j = 0; j < m; j++)
+            {
+                int k = (j * n) + r;
+                if (!eligible[row + j])
+                {
+                    f[k] = double.PositiveInfinity;
+                    allEligible = false;
+                    continue;
+                }
+
+                double a = quality[row + j];
+                double c = cost[row + j];
+                f[k] = budget ? -a : c / costScale;
+                g[k] = budget ? c / costScale : -a;
+            }
+        }
+
+        var cap = new int[m];
+        for (int j = 0; j < m; j++)
+        {
+            cap[j] = Math.Min(capacities[j], n);
+        }
+
+        double limit = budget
+            ? constraints.CostBudget!.Value / costScale
+            : constraints.QualityTarget > 0 ? -constraints.QualityTarget * (placed ?? n) : double.PositiveInfinity;
+        return new SolverProblem(n, m, budget, f, g, limit, cap, index, allEligible, fScale, gScale);
+    }
+}
