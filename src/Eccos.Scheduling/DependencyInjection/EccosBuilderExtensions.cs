@@ -61,7 +61,7 @@ public static class EccosBuilderExtensions
 
     /// <summary>
     /// Sets the assignment solver. Without this call the router uses the <see cref="IAssignmentSolver"/> keyed by its
-    /// name, or else the unkeyed one, from the container, if any.
+    /// name, or else the unkeyed one, from the container, or else a <see cref="LagrangianAssignmentSolver"/>.
     /// </summary>
     /// <param name="builder">The router's builder.</param>
     /// <param name="factory">Creates (or resolves) the solver.</param>

@@ -87,7 +87,7 @@ public sealed class EccosBuilder
 
     /// <summary>
     /// Sets the assignment solver: it gives the online prices (λ, μ_j) and assigns batches in batched mode. Default:
-    /// none in online mode (λ by bisection over the window, no capacity prices); batched mode requires one.
+    /// a <see cref="LagrangianAssignmentSolver"/> with default options.
     /// </summary>
     /// <param name="solver">The solver.</param>
     /// <returns>This builder.</returns>
@@ -219,7 +219,7 @@ public sealed class EccosBuilder
 
     /// <summary>Builds the router. Its background loop starts at once.</summary>
     /// <returns>The router; dispose it (preferably with <see cref="EccosChatClient.DisposeAsync"/>) when done.</returns>
-    /// <exception cref="InvalidOperationException">No model was added, or no predictor was set, or batched mode has no solver.</exception>
+    /// <exception cref="InvalidOperationException">No model was added, or no predictor was set.</exception>
     /// <exception cref="OptionsValidationException">The options are invalid; the message lists every problem.</exception>
     public EccosChatClient Build()
     {
@@ -256,11 +256,6 @@ public sealed class EccosBuilder
             throw new InvalidOperationException($"Eccos router '{name}': set a predictor (UsePredictor).");
         }
 
-        if (options.Mode == EccosMode.Batched && solver is null)
-        {
-            throw new InvalidOperationException($"Eccos router '{name}': batched mode needs an assignment solver (UseSolver).");
-        }
-
-        return new EccosChatClient(name, [.. models], predictor, solver, options, [.. sinks], quality, queryFactory, [.. warmUp], timeProvider, loggerFactory, meterFactory);
+        return new EccosChatClient(name, [.. models], predictor, solver ?? new LagrangianAssignmentSolver(), options, [.. sinks], quality, queryFactory, [.. warmUp], timeProvider, loggerFactory, meterFactory);
     }
 }

@@ -511,8 +511,6 @@ public class EccosChatClientTests
                 Throws.InstanceOf<Microsoft.Extensions.Options.OptionsValidationException>()
                     .With.Message.Contains("EccosOptions.MaxAttempts is 0; it must be at least 1")
                     .And.Message.Contains("EccosOptions.BatchWindow"));
-            Assert.That(() => Pools.Three().Builder.Configure(o => o.Mode = EccosMode.Batched).Build(),
-                Throws.InvalidOperationException.With.Message.Contains("batched mode needs an assignment solver"));
         });
     }
 
