@@ -35,58 +35,15 @@ internal static class Pricing
     }
 
     /// <summary>Orders the eligible models by ascending score (ties: pool order).</summary>
-    public static int[] OrderByScore(ReadOnlySpan<double> scores, ReadOnlySpan<bool> eligible)
-    {
-        int[] order = new int[CountEligible(eligible)];
-        int n = 0;
-        for (int j = 0; j < scores.Length; j++)
-        {
-            if (!eligible[j])
-            {
-                continue;
-            }
-
-            // insertion sort: M is small
-            int k = n++;
-            while (k > 0 && scores[order[k - 1]] > scores[j])
-            {
-                order[k] = order[k - 1];
-                k--;
-            }
-
-            order[k] = j;
-        }
-
-        return order;
-    }
+    public static int[] OrderByScore(ReadOnlySpan<double> scores, ReadOnlySpan<bool> eligible) =>
+        Order(eligible, new ByScore(scores));
 
     /// <summary>
     /// The order before any solve (the threshold rule): models whose predicted quality reaches α, cheapest first,
     /// then the others, best quality first. Each request then meets α on its own predictions whenever some model can.
     /// </summary>
-    public static int[] OrderByThreshold(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, ReadOnlySpan<bool> eligible, double alpha)
-    {
-        int[] order = new int[CountEligible(eligible)];
-        int n = 0;
-        for (int j = 0; j < quality.Length; j++)
-        {
-            if (!eligible[j])
-            {
-                continue;
-            }
-
-            int k = n++;
-            while (k > 0 && ThresholdBefore(quality, cost, alpha, j, order[k - 1]))
-            {
-                order[k] = order[k - 1];
-                k--;
-            }
-
-            order[k] = j;
-        }
-
-        return order;
-    }
+    public static int[] OrderByThreshold(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, ReadOnlySpan<bool> eligible, double alpha) =>
+        Order(eligible, new ByThreshold(quality, cost, alpha));
 
     /// <summary>
     /// Returns the quality price to score with: <paramref name="solverPrice"/> when the argmin policy at that price
@@ -179,15 +136,30 @@ internal static class Pricing
         return sum / n;
     }
 
-    private static bool ThresholdBefore(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, double alpha, int a, int b)
+    /// <summary>Insertion sort of the eligible models (M is small) by a "goes before" rule.</summary>
+    private static int[] Order<TRule>(ReadOnlySpan<bool> eligible, TRule rule)
+        where TRule : IOrderRule, allows ref struct
     {
-        bool aMeets = quality[a] >= alpha, bMeets = quality[b] >= alpha;
-        if (aMeets != bMeets)
+        int[] order = new int[CountEligible(eligible)];
+        int n = 0;
+        for (int j = 0; j < eligible.Length; j++)
         {
-            return aMeets;
+            if (!eligible[j])
+            {
+                continue;
+            }
+
+            int k = n++;
+            while (k > 0 && rule.Before(j, order[k - 1]))
+            {
+                order[k] = order[k - 1];
+                k--;
+            }
+
+            order[k] = j;
         }
 
-        return aMeets || quality[a] == quality[b] ? cost[a] < cost[b] : quality[a] > quality[b];
+        return order;
     }
 
     private static int CountEligible(ReadOnlySpan<bool> eligible)
@@ -199,5 +171,34 @@ internal static class Pricing
         }
 
         return count;
+    }
+
+    private interface IOrderRule
+    {
+        bool Before(int a, int b);
+    }
+
+    private readonly ref struct ByScore(ReadOnlySpan<double> scores) : IOrderRule
+    {
+        private readonly ReadOnlySpan<double> _scores = scores;
+
+        public bool Before(int a, int b) => _scores[a] < _scores[b];
+    }
+
+    private readonly ref struct ByThreshold(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, double alpha) : IOrderRule
+    {
+        private readonly ReadOnlySpan<double> _quality = quality;
+        private readonly ReadOnlySpan<double> _cost = cost;
+
+        public bool Before(int a, int b)
+        {
+            bool aMeets = _quality[a] >= alpha, bMeets = _quality[b] >= alpha;
+            if (aMeets != bMeets)
+            {
+                return aMeets;
+            }
+
+            return aMeets || _quality[a] == _quality[b] ? _cost[a] < _cost[b] : _quality[a] > _quality[b];
+        }
     }
 }

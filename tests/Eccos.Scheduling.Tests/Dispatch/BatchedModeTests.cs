@@ -62,16 +62,8 @@ public class BatchedModeTests
     {
         var time = new FakeTimeProvider();
         var solver = new FakeSolver();
-        var only = new FakeChatClient("only");
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        only.Respond = async (_, _, _) =>
-        {
-            await release.Task;
-            return FakeChatClient.Answer("done");
-        };
-        await using EccosChatClient router = new EccosBuilder()
-            .AddModel(only, new ModelProfile("only", 1, 1, capacity: 1))
-            .UsePredictor(new FakePredictor(new Dictionary<string, (double, double)> { ["only"] = (0.9, 0.01) }))
+        var (builder, only, release) = Pools.OneBlockingModel();
+        await using EccosChatClient router = builder
             .UseSolver(solver).UseTimeProvider(time)
             .Configure(o => { o.Mode = EccosMode.Batched; o.BatchSize = 3; o.BatchWindow = TimeSpan.FromHours(1); })
             .Build();

@@ -244,6 +244,22 @@ internal static class Pools
         return (builder, cheap, mid, strong);
     }
 
+    /// <summary>One model "only" (capacity 1) whose calls wait until <c>Release</c> is set.</summary>
+    public static (EccosBuilder Builder, FakeChatClient Only, TaskCompletionSource Release) OneBlockingModel()
+    {
+        var only = new FakeChatClient("only");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        only.Respond = async (_, _, _) =>
+        {
+            await release.Task;
+            return FakeChatClient.Answer("done");
+        };
+        EccosBuilder builder = new EccosBuilder()
+            .AddModel(only, new ModelProfile("only", 1, 1, capacity: 1))
+            .UsePredictor(new FakePredictor(new Dictionary<string, (double, double)> { ["only"] = (0.9, 0.01) }));
+        return (builder, only, release);
+    }
+
     public static async Task<T> Within<T>(this Task<T> task, int milliseconds = 10_000) =>
         await task.WaitAsync(TimeSpan.FromMilliseconds(milliseconds)).ConfigureAwait(false);
 

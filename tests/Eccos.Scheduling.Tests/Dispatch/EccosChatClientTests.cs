@@ -276,18 +276,8 @@ public class EccosChatClientTests
     [Test]
     public async Task When_every_slot_is_taken_requests_wait_in_a_bounded_queue_then_fail_fast()
     {
-        var only = new FakeChatClient("only");
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        only.Respond = async (_, _, _) =>
-        {
-            await release.Task;
-            return FakeChatClient.Answer("done");
-        };
-        await using EccosChatClient router = new EccosBuilder()
-            .AddModel(only, new ModelProfile("only", 1, 1, capacity: 1))
-            .UsePredictor(new FakePredictor(new Dictionary<string, (double, double)> { ["only"] = (0.9, 0.01) }))
-            .Configure(o => o.MaxQueueLength = 1)
-            .Build();
+        var (builder, only, release) = Pools.OneBlockingModel();
+        await using EccosChatClient router = builder.Configure(o => o.MaxQueueLength = 1).Build();
 
         Task<ChatResponse> running = router.GetResponseAsync(Hello);
         await Pools.Eventually(() => only.InFlight == 1);
@@ -312,17 +302,8 @@ public class EccosChatClientTests
     [Test]
     public async Task Waiting_for_a_slot_is_cancellable_and_leaves_the_queue()
     {
-        var only = new FakeChatClient("only");
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        only.Respond = async (_, _, _) =>
-        {
-            await release.Task;
-            return FakeChatClient.Answer("done");
-        };
-        await using EccosChatClient router = new EccosBuilder()
-            .AddModel(only, new ModelProfile("only", 1, 1, capacity: 1))
-            .UsePredictor(new FakePredictor(new Dictionary<string, (double, double)> { ["only"] = (0.9, 0.01) }))
-            .Build();
+        var (builder, only, release) = Pools.OneBlockingModel();
+        await using EccosChatClient router = builder.Build();
 
         Task<ChatResponse> running = router.GetResponseAsync(Hello);
         await Pools.Eventually(() => only.InFlight == 1);
