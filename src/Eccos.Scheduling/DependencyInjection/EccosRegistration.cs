@@ -43,47 +43,44 @@ internal sealed class EccosRegistration(string name)
 
     public EccosChatClient Create(IServiceProvider services)
     {
-        EccosOptions options = services.GetRequiredService<IOptionsMonitor<EccosOptions>>().Get(Name);
-        var models = new List<(IChatClient, ModelProfile, bool, string?)>(Models.Count);
+        var setup = new RouterSetup
+        {
+            Name = Name,
+            Options = services.GetRequiredService<IOptionsMonitor<EccosOptions>>().Get(Name),
+            QualitySignal = QualitySignal,
+            QueryFactory = QueryFactory,
+            Time = services.GetService<TimeProvider>() ?? TimeProvider.System,
+            LoggerFactory = services.GetService<ILoggerFactory>(),
+            MeterFactory = services.GetService<IMeterFactory>(),
+        };
         foreach (ModelRegistration m in Models)
         {
             IChatClient client = m.Factory is not null
                 ? m.Factory(services) ?? throw new InvalidOperationException($"Eccos router '{Name}': the client factory of model '{m.Profile.Name}' returned null.")
                 : services.GetKeyedService<IChatClient>(m.ServiceKey)
                     ?? throw new InvalidOperationException($"Eccos router '{Name}': model '{m.Profile.Name}' uses the IChatClient keyed '{m.ServiceKey}', which is not registered.");
-            models.Add((client, m.Profile, m.Factory is not null, m.ModelId));
+            setup.Models.Add(new PoolEntry(client, m.Profile, m.Factory is not null, m.ModelId));
         }
 
-        IPredictor? predictor = Predictor?.Invoke(services) ?? services.GetKeyedService<IPredictor>(Name) ?? services.GetService<IPredictor>();
-        IAssignmentSolver? solver = Solver?.Invoke(services) ?? services.GetKeyedService<IAssignmentSolver>(Name) ?? services.GetService<IAssignmentSolver>();
-        var sinks = new List<IOutcomeSink>();
-        if (LearnFromTraffic && predictor is IOutcomeSink learner)
+        setup.Predictor = Predictor?.Invoke(services) ?? services.GetKeyedService<IPredictor>(Name) ?? services.GetService<IPredictor>();
+        setup.Solver = Solver?.Invoke(services) ?? services.GetKeyedService<IAssignmentSolver>(Name) ?? services.GetService<IAssignmentSolver>()
+            ?? new LagrangianAssignmentSolver();
+        if (LearnFromTraffic && setup.Predictor is IOutcomeSink learner)
         {
-            sinks.Add(learner);
+            setup.AddSink(learner);
         }
 
         foreach (Func<IServiceProvider, IOutcomeSink> sink in Sinks)
         {
-            IOutcomeSink s = sink(services);
-            if (!sinks.Contains(s))
-            {
-                sinks.Add(s);
-            }
+            setup.AddSink(sink(services));
         }
 
-        return EccosBuilder.Create(
-            Name,
-            models,
-            predictor,
-            solver,
-            options.Clone(),
-            sinks,
-            QualitySignal,
-            QueryFactory,
-            [.. WarmUp.SelectMany(w => w(services))],
-            services.GetService<TimeProvider>() ?? TimeProvider.System,
-            services.GetService<ILoggerFactory>(),
-            services.GetService<IMeterFactory>());
+        foreach (Func<IServiceProvider, IEnumerable<SchedulingQuery>> warmUp in WarmUp)
+        {
+            setup.WarmUp.AddRange(warmUp(services));
+        }
+
+        return setup.Build();
     }
 
     internal sealed record ModelRegistration(ModelProfile Profile, object? ServiceKey, Func<IServiceProvider, IChatClient>? Factory, string? ModelId);

@@ -25,18 +25,7 @@ namespace Eccos.Scheduling;
 /// <remarks>Not thread-safe; build once, then share the router (which is).</remarks>
 public sealed class EccosBuilder
 {
-    private readonly List<(IChatClient Client, ModelProfile Profile, bool OwnsClient, string? ModelId)> _models = [];
-    private readonly List<IOutcomeSink> _sinks = [];
-    private readonly List<SchedulingQuery> _warmUp = [];
-    private readonly EccosOptions _options = new();
-    private IPredictor? _predictor;
-    private IAssignmentSolver? _solver;
-    private Func<EccosQualityContext, CancellationToken, ValueTask<double?>>? _quality;
-    private Func<IEnumerable<ChatMessage>, ChatOptions?, SchedulingQuery>? _queryFactory;
-    private TimeProvider _time = TimeProvider.System;
-    private ILoggerFactory? _loggerFactory;
-    private IMeterFactory? _meterFactory;
-    private string _name = "eccos";
+    private readonly RouterSetup _setup = new();
 
     /// <summary>Adds a model to the pool.</summary>
     /// <param name="client">The model's client (any <see cref="IChatClient"/>: OpenAI, Azure, Ollama, ...).</param>
@@ -57,12 +46,12 @@ public sealed class EccosBuilder
             ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
         }
 
-        if (_models.Any(m => string.Equals(m.Profile.Name, profile.Name, StringComparison.Ordinal)))
+        if (_setup.Models.Any(m => string.Equals(m.Profile.Name, profile.Name, StringComparison.Ordinal)))
         {
             throw new ArgumentException($"A model named '{profile.Name}' is already in the pool.", nameof(profile));
         }
 
-        _models.Add((client, profile, ownsClient, modelId));
+        _setup.Models.Add(new PoolEntry(client, profile, ownsClient, modelId));
         return this;
     }
 
@@ -76,10 +65,10 @@ public sealed class EccosBuilder
     public EccosBuilder UsePredictor(IPredictor predictor, bool learnFromTraffic = true)
     {
         ArgumentNullException.ThrowIfNull(predictor);
-        _predictor = predictor;
-        if (learnFromTraffic && predictor is IOutcomeSink sink && !_sinks.Contains(sink))
+        _setup.Predictor = predictor;
+        if (learnFromTraffic && predictor is IOutcomeSink sink)
         {
-            _sinks.Add(sink);
+            _setup.AddSink(sink);
         }
 
         return this;
@@ -94,7 +83,7 @@ public sealed class EccosBuilder
     public EccosBuilder UseSolver(IAssignmentSolver solver)
     {
         ArgumentNullException.ThrowIfNull(solver);
-        _solver = solver;
+        _setup.Solver = solver;
         return this;
     }
 
@@ -109,7 +98,7 @@ public sealed class EccosBuilder
             throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "The quality target α must be a number in [0, 1].");
         }
 
-        _options.QualityTarget = alpha;
+        _setup.Options.QualityTarget = alpha;
         return this;
     }
 
@@ -119,7 +108,7 @@ public sealed class EccosBuilder
     public EccosBuilder Configure(Action<EccosOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        configure(_options);
+        configure(_setup.Options);
         return this;
     }
 
@@ -129,10 +118,7 @@ public sealed class EccosBuilder
     public EccosBuilder AddOutcomeSink(IOutcomeSink sink)
     {
         ArgumentNullException.ThrowIfNull(sink);
-        if (!_sinks.Contains(sink))
-        {
-            _sinks.Add(sink);
-        }
+        _setup.AddSink(sink);
 
         return this;
     }
@@ -146,7 +132,7 @@ public sealed class EccosBuilder
     public EccosBuilder UseQualitySignal(Func<EccosQualityContext, CancellationToken, ValueTask<double?>> signal)
     {
         ArgumentNullException.ThrowIfNull(signal);
-        _quality = signal;
+        _setup.QualitySignal = signal;
         return this;
     }
 
@@ -160,7 +146,7 @@ public sealed class EccosBuilder
     public EccosBuilder UseQueryFactory(Func<IEnumerable<ChatMessage>, ChatOptions?, SchedulingQuery> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        _queryFactory = factory;
+        _setup.QueryFactory = factory;
         return this;
     }
 
@@ -173,7 +159,7 @@ public sealed class EccosBuilder
     public EccosBuilder WarmUpWith(IEnumerable<SchedulingQuery> queries)
     {
         ArgumentNullException.ThrowIfNull(queries);
-        _warmUp.AddRange(queries);
+        _setup.WarmUp.AddRange(queries);
         return this;
     }
 
@@ -183,7 +169,7 @@ public sealed class EccosBuilder
     public EccosBuilder UseTimeProvider(TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
-        _time = timeProvider;
+        _setup.Time = timeProvider;
         return this;
     }
 
@@ -193,7 +179,7 @@ public sealed class EccosBuilder
     public EccosBuilder UseLoggerFactory(ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        _loggerFactory = loggerFactory;
+        _setup.LoggerFactory = loggerFactory;
         return this;
     }
 
@@ -203,7 +189,7 @@ public sealed class EccosBuilder
     public EccosBuilder UseMeterFactory(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        _meterFactory = meterFactory;
+        _setup.MeterFactory = meterFactory;
         return this;
     }
 
@@ -213,7 +199,7 @@ public sealed class EccosBuilder
     public EccosBuilder WithName(string name)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        _name = name;
+        _setup.Name = name;
         return this;
     }
 
@@ -223,39 +209,7 @@ public sealed class EccosBuilder
     /// <exception cref="OptionsValidationException">The options are invalid; the message lists every problem.</exception>
     public EccosChatClient Build()
     {
-        IReadOnlyList<string> errors = _options.Validate();
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException(_name, typeof(EccosOptions), errors);
-        }
-
-        return Create(_name, _models, _predictor, _solver, _options.Clone(), _sinks, _quality, _queryFactory, _warmUp, _time, _loggerFactory, _meterFactory);
-    }
-
-    internal static EccosChatClient Create(
-        string name,
-        IReadOnlyList<(IChatClient Client, ModelProfile Profile, bool OwnsClient, string? ModelId)> models,
-        IPredictor? predictor,
-        IAssignmentSolver? solver,
-        EccosOptions options,
-        IReadOnlyList<IOutcomeSink> sinks,
-        Func<EccosQualityContext, CancellationToken, ValueTask<double?>>? quality,
-        Func<IEnumerable<ChatMessage>, ChatOptions?, SchedulingQuery>? queryFactory,
-        IReadOnlyList<SchedulingQuery> warmUp,
-        TimeProvider timeProvider,
-        ILoggerFactory? loggerFactory,
-        IMeterFactory? meterFactory)
-    {
-        if (models.Count == 0)
-        {
-            throw new InvalidOperationException($"Eccos router '{name}': add at least one model to the pool (AddModel).");
-        }
-
-        if (predictor is null)
-        {
-            throw new InvalidOperationException($"Eccos router '{name}': set a predictor (UsePredictor).");
-        }
-
-        return new EccosChatClient(name, [.. models], predictor, solver ?? new LagrangianAssignmentSolver(), options, [.. sinks], quality, queryFactory, [.. warmUp], timeProvider, loggerFactory, meterFactory);
+        _setup.Solver ??= new LagrangianAssignmentSolver();
+        return _setup.Build();
     }
 }

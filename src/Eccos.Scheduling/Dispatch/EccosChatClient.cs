@@ -67,50 +67,41 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ChatClientMetadata _metadata;
+    private readonly IDisposable[] _owned;
     private EccosPrices? _prices;
     private int _active;
     private int _disposed;
     private Task? _disposal;
 
-    internal EccosChatClient(
-        string name,
-        IReadOnlyList<(IChatClient Client, ModelProfile Profile, bool OwnsClient, string? ModelId)> models,
-        IPredictor predictor,
-        IAssignmentSolver? solver,
-        EccosOptions options,
-        IReadOnlyList<IOutcomeSink> sinks,
-        Func<EccosQualityContext, CancellationToken, ValueTask<double?>>? qualitySignal,
-        Func<IEnumerable<ChatMessage>, ChatOptions?, SchedulingQuery>? queryFactory,
-        IReadOnlyList<SchedulingQuery> warmUp,
-        TimeProvider timeProvider,
-        ILoggerFactory? loggerFactory,
-        System.Diagnostics.Metrics.IMeterFactory? meterFactory)
+    internal EccosChatClient(RouterSetup setup)
     {
-        Name = name;
-        Options = options;
-        Predictor = predictor;
-        _solver = solver;
-        Time = timeProvider;
-        Logger = (ILogger?)loggerFactory?.CreateLogger<EccosChatClient>() ?? NullLogger.Instance;
-        Pool = new PoolMember[models.Count];
-        Profiles = new ModelProfile[models.Count];
-        _names = new string[models.Count];
-        for (int j = 0; j < models.Count; j++)
+        Name = setup.Name;
+        EccosOptions options = Options = setup.Options.Clone();
+        Predictor = setup.Predictor!;
+        _solver = setup.Solver;
+        Time = setup.Time;
+        Logger = (ILogger?)setup.LoggerFactory?.CreateLogger<EccosChatClient>() ?? NullLogger.Instance;
+        int m = setup.Models.Count;
+        Pool = new PoolMember[m];
+        Profiles = new ModelProfile[m];
+        _names = new string[m];
+        for (int j = 0; j < m; j++)
         {
-            var (client, profile, owns, modelId) = models[j];
-            Pool[j] = new PoolMember(j, client, profile, owns, modelId, options.MaxQueueLength);
-            Profiles[j] = profile;
-            _names[j] = profile.Name;
+            PoolEntry entry = setup.Models[j];
+            Pool[j] = new PoolMember(j, entry.Client, entry.Profile, entry.OwnsClient, entry.ModelId, options.MaxQueueLength);
+            Profiles[j] = entry.Profile;
+            _names[j] = entry.Profile.Name;
         }
 
-        Telemetry = new EccosTelemetry(name, meterFactory);
-        _feedback = new FeedbackPump([.. sinks], qualitySignal, options.FeedbackQueueLength, Logger, Telemetry);
-        _conversations = new ConversationMap(options.ConversationCacheSize, options.ConversationExpiry, timeProvider);
-        _queryFactory = queryFactory ?? DefaultQuery;
+        _owned = [.. setup.Owned];
+        Telemetry = new EccosTelemetry(Name, setup.MeterFactory);
+        _feedback = new FeedbackPump([.. setup.Sinks], setup.QualitySignal, options.FeedbackQueueLength, Logger, Telemetry);
+        _conversations = new ConversationMap(options.ConversationCacheSize, options.ConversationExpiry, Time);
+        _queryFactory = setup.QueryFactory ?? DefaultQuery;
         _metadata = new ChatClientMetadata(ProviderName, null, null);
         if (options.Mode == EccosMode.Online)
         {
-            _online = new OnlinePricer(this, warmUp);
+            _online = new OnlinePricer(this, [.. setup.WarmUp]);
             _online.Start(_stop.Token);
         }
         else
@@ -409,6 +400,11 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
                     member.Client.Dispose();
                 }
             }
+        }
+
+        foreach (IDisposable owned in _owned)
+        {
+            owned.Dispose();
         }
 
         Telemetry.Dispose();
