@@ -1,0 +1,17 @@
+namespace Eccos.Scheduling;
+
+/// <summary>Options of a <see cref="MiniLMEmbeddingGenerator"/>.</summary>
+public sealed class MiniLMEmbeddingGeneratorOptions
+{
+    /// <summary>
+    /// Gets or sets how many texts go through the model at once. Texts are sorted by length first, so a batch pads
+    /// little. Default: 64 (larger batches gain little on CPU and hold more memory).
+    /// </summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>
+    /// Gets or sets the number of threads ONNX Runtime may use inside one batch; 0 (the default) lets ONNX Runtime
+    /// choose (one per physical core). Set 1 on a machine shared with other work.
+    /// </summary>
+    public int IntraOpThreads { get; set; }
+}

@@ -1,0 +1,294 @@
+using System.Globalization;
+
+namespace Eccos.Scheduling;
+
+/// <summary>
+/// Blends N predictors: predicted quality <c>Σ_k γ_k·a_ij^(k)</c> and predicted output tokens <c>Σ_k δ_k·t_ij^(k)</c>,
+/// with weights γ and δ on the simplex (non-negative, summing to 1), set by hand or fitted on validation outcomes by
+/// <see cref="FitAsync"/>. Cost is <see cref="ModelProfile.CostOf"/> of the input tokens and the blended output tokens.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The components predict concurrently (each but the last on the thread pool, so that CPU-bound predictors run in
+/// parallel); a component whose γ and δ are both 0 is not called at all. A pair is eligible when every called
+/// component finds it eligible.
+/// </para>
+/// <para>
+/// Immutable; thread-safe as long as the components are. Cancellation is passed to every component. The components
+/// stay the caller's to dispose.
+/// </para>
+/// </remarks>
+public sealed class HybridPredictor : IPredictor
+{
+    private readonly IPredictor[] _components;
+    private readonly double[] _quality;
+    private readonly double[] _tokens;
+
+    /// <summary>Initializes a blend with the given weights.</summary>
+    /// <param name="components">The predictors to blend; at least one, none null.</param>
+    /// <param name="qualityWeights">γ, one non-negative weight per component; normalized to sum to 1.</param>
+    /// <param name="outputTokenWeights">δ, one non-negative weight per component, normalized; <see langword="null"/> to use γ.</param>
+    /// <exception cref="ArgumentException">No components, a null component, or weights of the wrong count, negative, not finite or all 0.</exception>
+    public HybridPredictor(IReadOnlyList<IPredictor> components, IReadOnlyList<double> qualityWeights, IReadOnlyList<double>? outputTokenWeights = null)
+    {
+        ArgumentNullException.ThrowIfNull(components);
+        ArgumentNullException.ThrowIfNull(qualityWeights);
+        _components = CheckComponents(components);
+        _quality = Normalize(qualityWeights, _components.Length, nameof(qualityWeights));
+        _tokens = outputTokenWeights is null ? _quality : Normalize(outputTokenWeights, _components.Length, nameof(outputTokenWeights));
+    }
+
+    /// <summary>Gets the blended predictors.</summary>
+    public IReadOnlyList<IPredictor> Components => _components;
+
+    /// <summary>Gets γ, the quality weights (summing to 1).</summary>
+    public IReadOnlyList<double> QualityWeights => _quality;
+
+    /// <summary>Gets δ, the output-token weights (summing to 1).</summary>
+    public IReadOnlyList<double> OutputTokenWeights => _tokens;
+
+    /// <summary>
+    /// Fits the weights on <paramref name="validation"/>: γ minimizes <see cref="HybridPredictorOptions.QualityLoss"/>
+    /// over the graded answers, δ minimizes the mean absolute error of output tokens over all answers.
+    /// </summary>
+    /// <param name="components">The predictors to blend; none may have been trained on <paramref name="validation"/>.</param>
+    /// <param name="validation">Recorded outcomes held out from the components' training.</param>
+    /// <param name="models">The models to predict for.</param>
+    /// <param name="options">The options; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Cancels fitting.</param>
+    /// <returns>The fitted blend.</returns>
+    /// <exception cref="ArgumentException">An argument is invalid, an option is out of range, or the validation records hold no answer of the models.</exception>
+    public static async Task<HybridPredictor> FitAsync(
+        IReadOnlyList<IPredictor> components,
+        IReadOnlyList<OutcomeRecord> validation,
+        IReadOnlyList<ModelProfile> models,
+        HybridPredictorOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(components);
+        ArgumentNullException.ThrowIfNull(validation);
+        ArgumentNullException.ThrowIfNull(models);
+        options ??= new HybridPredictorOptions();
+        options.Validate(nameof(options));
+        IPredictor[] parts = CheckComponents(components);
+        ValidationPairs[] pairs = await Task.WhenAll(parts.Select(c =>
+            Task.Run(() => ValidationPairs.CollectAsync(c, validation, models, options.BatchSize, cancellationToken), cancellationToken))).ConfigureAwait(false);
+        int n = parts.Length;
+        int count = pairs[0].Count;
+        if (count == 0)
+        {
+            throw new ArgumentException("The validation records hold no answer of the given models.", nameof(validation));
+        }
+
+        // Column-major copies: one array per component, graded pairs only for quality.
+        double[] score = pairs[0].Score;
+        int graded = score.Count(s => !double.IsNaN(s));
+        var a = new double[n][];
+        var t = new double[n][];
+        var y = new double[graded];
+        for (int k = 0, g = 0; k < count; k++)
+        {
+            if (!double.IsNaN(score[k]))
+            {
+                y[g++] = score[k];
+            }
+        }
+
+        for (int c = 0; c < n; c++)
+        {
+            a[c] = new double[graded];
+            for (int k = 0, g = 0; k < count; k++)
+            {
+                if (!double.IsNaN(score[k]))
+                {
+                    a[c][g++] = pairs[c].PredictedQuality[k];
+                }
+            }
+
+            t[c] = pairs[c].PredictedTokens;
+        }
+
+        double[] actual = pairs[0].ActualTokens;
+        var blend = new double[Math.Max(graded, count)];
+        double[] gamma = graded == 0
+            ? Uniform(n)
+            : SimplexSearch.Minimize(n, w => QualityLoss(options.QualityLoss, a, w, y, blend), options.GridResolution, cancellationToken);
+        double[] delta = SimplexSearch.Minimize(n, w => TokenMae(t, w, actual, blend), options.GridResolution, cancellationToken);
+        return new HybridPredictor(parts, gamma, delta);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<PredictionMatrix> PredictAsync(
+        IReadOnlyList<SchedulingQuery> queries,
+        IReadOnlyList<ModelProfile> models,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        ArgumentNullException.ThrowIfNull(models);
+        var used = new List<int>(_components.Length);
+        for (int c = 0; c < _components.Length; c++)
+        {
+            if (_quality[c] > 0 || _tokens[c] > 0)
+            {
+                used.Add(c);
+            }
+        }
+
+        var running = new Task<PredictionMatrix>[used.Count];
+        for (int u = 0; u < used.Count; u++)
+        {
+            IPredictor component = _components[used[u]];
+            running[u] = u == used.Count - 1
+                ? component.PredictAsync(queries, models, cancellationToken).AsTask()
+                : Task.Run(() => component.PredictAsync(queries, models, cancellationToken).AsTask(), cancellationToken);
+        }
+
+        PredictionMatrix[] parts = await Task.WhenAll(running).ConfigureAwait(false);
+        var result = new PredictionMatrix(queries.Count, models);
+        Span<double> quality = result.Quality;
+        Span<double> tokens = result.OutputTokens;
+        Span<bool> eligible = result.Eligible;
+        for (int u = 0; u < parts.Length; u++)
+        {
+            PredictionMatrix p = parts[u];
+            if (p.QueryCount != result.QueryCount || p.ModelCount != result.ModelCount)
+            {
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"Component {used[u]} ({_components[used[u]].GetType().Name}) returned {p.QueryCount}×{p.ModelCount} predictions for {result.QueryCount}×{result.ModelCount}."));
+            }
+
+            double g = _quality[used[u]];
+            double d = _tokens[used[u]];
+            ReadOnlySpan<double> pq = p.Quality;
+            ReadOnlySpan<double> pt = p.OutputTokens;
+            ReadOnlySpan<bool> pe = p.Eligible;
+            for (int k = 0; k < quality.Length; k++)
+            {
+                quality[k] += g * pq[k];
+                tokens[k] += d * pt[k];
+                eligible[k] &= pe[k];
+            }
+        }
+
+        Span<double> cost = result.Cost;
+        int m = result.ModelCount;
+        for (int i = 0, k = 0; i < result.QueryCount; i++)
+        {
+            int input = queries[i].InputTokens;
+            for (int j = 0; j < m; j++, k++)
+            {
+                quality[k] = Math.Clamp(quality[k], 0, 1);
+                tokens[k] = Math.Max(0, tokens[k]);
+                cost[k] = models[j].CostOf(input, tokens[k]);
+            }
+        }
+
+        return result;
+    }
+
+    private static double QualityLoss(HybridQualityLoss loss, double[][] a, double[] w, double[] y, double[] blend)
+    {
+        Span<double> p = blend.AsSpan(0, y.Length);
+        Mix(a, w, p);
+        double sum = 0;
+        if (loss == HybridQualityLoss.Brier)
+        {
+            for (int k = 0; k < p.Length; k++)
+            {
+                double e = p[k] - y[k];
+                sum += e * e;
+            }
+        }
+        else
+        {
+            for (int k = 0; k < p.Length; k++)
+            {
+                double q = Math.Clamp(p[k], 1e-6, 1 - 1e-6);
+                sum -= (y[k] * Math.Log(q)) + ((1 - y[k]) * Math.Log(1 - q));
+            }
+        }
+
+        return sum / p.Length;
+    }
+
+    private static double TokenMae(double[][] t, double[] w, double[] actual, double[] blend)
+    {
+        Span<double> p = blend.AsSpan(0, actual.Length);
+        Mix(t, w, p);
+        double sum = 0;
+        for (int k = 0; k < p.Length; k++)
+        {
+            sum += Math.Abs(p[k] - actual[k]);
+        }
+
+        return sum / p.Length;
+    }
+
+    private static void Mix(double[][] columns, double[] w, Span<double> destination)
+    {
+        destination.Clear();
+        for (int c = 0; c < columns.Length; c++)
+        {
+            if (w[c] != 0)
+            {
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(columns[c].AsSpan(0, destination.Length), w[c], destination, destination);
+            }
+        }
+    }
+
+    private static double[] Uniform(int n)
+    {
+        var w = new double[n];
+        Array.Fill(w, 1.0 / n);
+        return w;
+    }
+
+    private static IPredictor[] CheckComponents(IReadOnlyList<IPredictor> components)
+    {
+        if (components.Count == 0)
+        {
+            throw new ArgumentException("At least one component predictor is required.", nameof(components));
+        }
+
+        var copy = new IPredictor[components.Count];
+        for (int c = 0; c < copy.Length; c++)
+        {
+            copy[c] = components[c] ?? throw new ArgumentException($"Component {c} is null.", nameof(components));
+        }
+
+        return copy;
+    }
+
+    private static double[] Normalize(IReadOnlyList<double> weights, int count, string paramName)
+    {
+        if (weights.Count != count)
+        {
+            throw new ArgumentException($"{weights.Count} weights were given for {count} components; give one per component.", paramName);
+        }
+
+        double sum = 0;
+        for (int c = 0; c < count; c++)
+        {
+            double w = weights[c];
+            if (!double.IsFinite(w) || w < 0)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Weight {c} is {w}; weights must be finite and non-negative."), paramName);
+            }
+
+            sum += w;
+        }
+
+        if (sum <= 0)
+        {
+            throw new ArgumentException("The weights sum to 0; at least one must be positive.", paramName);
+        }
+
+        var normalized = new double[count];
+        for (int c = 0; c < count; c++)
+        {
+            normalized[c] = weights[c] / sum;
+        }
+
+        return normalized;
+    }
+}

@@ -1,0 +1,95 @@
+namespace Eccos.Scheduling;
+
+/// <summary>Options of a <see cref="KnnPredictor"/>. The defaults were chosen by measurement on MMLU-Pro (docs/knn.md).</summary>
+public sealed class KnnPredictorOptions
+{
+    /// <summary>
+    /// Gets or sets the number of nearest neighbours each query looks at. 0 turns the retrieval off: predictions are
+    /// the (per-task) priors alone. Default: 32.
+    /// </summary>
+    public int K { get; set; } = 32;
+
+    /// <summary>
+    /// Gets or sets the weight of the prior in the neighbour average, in units of one neighbour at similarity 1:
+    /// a = (Σ w·score + Shrinkage·prior) / (Σ w + Shrinkage), where the sums run over the neighbours that have a
+    /// graded output of the model. Predicted output tokens shrink the same way. 0 means no shrinkage (the prior is
+    /// used only when no neighbour has the model). Default: 8.
+    /// </summary>
+    public double Shrinkage { get; set; } = 8;
+
+    /// <summary>
+    /// Gets or sets the pseudo-count of the hierarchical prior: a model's overall success rate (and mean output
+    /// length) shrinks toward the mean over models with this many virtual records, and its rate within a task toward
+    /// its overall rate. Default: 10.
+    /// </summary>
+    public double PriorPseudoCount { get; set; } = 10;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether a query with a <see cref="SchedulingQuery.Task"/> tag seen in the
+    /// history shrinks toward each model's rate within that task rather than its overall rate. Default: <see langword="true"/>.
+    /// </summary>
+    public bool UseTaskPriors { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets the exponent p of the neighbour weight w = similarity^p: above 1 sharpens the weighting toward the
+    /// closest neighbours. Default: 1.
+    /// </summary>
+    public double SimilarityExponent { get; set; } = 1;
+
+    /// <summary>
+    /// Gets or sets the cosine similarity at or below which a neighbour carries no weight. Must lie in [-1, 1).
+    /// Default: 0 (neighbours pointing away from the query never count).
+    /// </summary>
+    public double MinSimilarity { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many texts go to the embedding generator per call when building or extending the index.
+    /// (A <see cref="KnnPredictor.PredictAsync"/> batch is always embedded in one call.) Default: 256.
+    /// </summary>
+    public int EmbeddingBatchSize { get; set; } = 256;
+
+    internal KnnPredictorOptions Validated()
+    {
+        const string Name = "options";
+        if (K < 0)
+        {
+            throw new ArgumentOutOfRangeException(Name, K, "KnnPredictorOptions.K must not be negative.");
+        }
+
+        if (!double.IsFinite(Shrinkage) || Shrinkage < 0)
+        {
+            throw new ArgumentOutOfRangeException(Name, Shrinkage, "KnnPredictorOptions.Shrinkage must be a finite, non-negative number.");
+        }
+
+        if (!double.IsFinite(PriorPseudoCount) || PriorPseudoCount < 0)
+        {
+            throw new ArgumentOutOfRangeException(Name, PriorPseudoCount, "KnnPredictorOptions.PriorPseudoCount must be a finite, non-negative number.");
+        }
+
+        if (!double.IsFinite(SimilarityExponent) || SimilarityExponent <= 0)
+        {
+            throw new ArgumentOutOfRangeException(Name, SimilarityExponent, "KnnPredictorOptions.SimilarityExponent must be a finite, positive number.");
+        }
+
+        if (!(MinSimilarity >= -1 && MinSimilarity < 1))
+        {
+            throw new ArgumentOutOfRangeException(Name, MinSimilarity, "KnnPredictorOptions.MinSimilarity must lie in [-1, 1).");
+        }
+
+        if (EmbeddingBatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(Name, EmbeddingBatchSize, "KnnPredictorOptions.EmbeddingBatchSize must be at least 1.");
+        }
+
+        return new KnnPredictorOptions
+        {
+            K = K,
+            Shrinkage = Shrinkage,
+            PriorPseudoCount = PriorPseudoCount,
+            UseTaskPriors = UseTaskPriors,
+            SimilarityExponent = SimilarityExponent,
+            MinSimilarity = MinSimilarity,
+            EmbeddingBatchSize = EmbeddingBatchSize,
+        };
+    }
+}
