@@ -19,16 +19,11 @@ HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 PoolSettings pool = builder.Configuration.GetSection("EccosPool").Get<PoolSettings>() ?? new PoolSettings();
 builder.Services.Configure<EccosOptions>(EccosServiceCollectionExtensions.DefaultName, builder.Configuration.GetSection("Eccos"));
 
-// The outcome log: the router writes every call to it; the kNN predictor starts from what it holds and then learns
-// from every call (it is an IOutcomeSink, so the router feeds it).
-List<OutcomeRecord> history = File.Exists(pool.OutcomeLog) ? [.. OutcomeLog.Read(pool.OutcomeLog)] : [];
-var embedder = new HashingEmbeddingGenerator();
-KnnPredictor predictor = await KnnPredictor.CreateAsync(history, embedder);
-builder.Services.AddSingleton<IPredictor>(predictor);
+// The outcome log: the router writes every call to it; the kNN predictor starts from what it holds (and its most
+// recent queries give the first prices), then learns from every call.
 builder.Services.AddSingleton(_ => new OutcomeLogWriter(pool.OutcomeLog));
-
 IEccosBuilder eccos = builder.Services.AddEccos()
-    .WarmUpWith(_ => history.Select(r => r.ToQuery()))
+    .UseKnnPredictor(_ => File.Exists(pool.OutcomeLog) ? [.. OutcomeLog.Read(pool.OutcomeLog)] : [])
     .AddOutcomeSink<OutcomeLogWriter>()
     .AsDefaultChatClient();
 foreach (ModelSettings model in pool.Models.Where(m => !string.IsNullOrEmpty(m.ApiKey)))
@@ -57,4 +52,3 @@ if (decision?.Chosen is { } chosen)
 }
 
 await host.StopAsync();
-embedder.Dispose();

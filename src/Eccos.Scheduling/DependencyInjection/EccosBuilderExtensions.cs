@@ -60,6 +60,40 @@ public static class EccosBuilderExtensions
         UsePredictor(builder, static sp => sp.GetRequiredService<TPredictor>(), learnFromTraffic);
 
     /// <summary>
+    /// Uses a <see cref="KnnPredictor"/> built from recorded outcomes when the router is created (see
+    /// <see cref="EccosBuilder.UseKnnPredictor"/>): it learns from every call and its history gives the first prices.
+    /// </summary>
+    /// <param name="builder">The router's builder.</param>
+    /// <param name="history">Returns the recorded outcomes (for example <c>OutcomeLog.Read(path)</c>).</param>
+    /// <param name="embeddingGenerator">
+    /// Returns the embedding generator (for example one registered in the container, which then owns it); default: a
+    /// <see cref="HashingEmbeddingGenerator"/> fitted on the history, owned by the router.
+    /// </param>
+    /// <param name="options">The kNN options; <see langword="null"/> for the defaults.</param>
+    /// <returns>The builder.</returns>
+    public static IEccosBuilder UseKnnPredictor(
+        this IEccosBuilder builder,
+        Func<IServiceProvider, IEnumerable<OutcomeRecord>> history,
+        Func<IServiceProvider, IEmbeddingGenerator<string, Embedding<float>>>? embeddingGenerator = null,
+        KnnPredictorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        EccosRegistration.Of(builder).Knn = (history, embeddingGenerator, options);
+        return builder;
+    }
+
+    /// <summary>Makes α a target on realized quality through a calibration (see <see cref="EccosBuilder.UseQualityTargetCalibration"/>).</summary>
+    /// <param name="builder">The router's builder.</param>
+    /// <param name="calibration">Returns the calibration of the predictor in use.</param>
+    /// <returns>The builder.</returns>
+    public static IEccosBuilder UseQualityTargetCalibration(this IEccosBuilder builder, Func<IServiceProvider, QualityTargetCalibration> calibration)
+    {
+        ArgumentNullException.ThrowIfNull(calibration);
+        EccosRegistration.Of(builder).Calibration = calibration;
+        return builder;
+    }
+
+    /// <summary>
     /// Sets the assignment solver. Without this call the router uses the <see cref="IAssignmentSolver"/> keyed by its
     /// name, or else the unkeyed one, from the container, or else a <see cref="LagrangianAssignmentSolver"/>.
     /// </summary>

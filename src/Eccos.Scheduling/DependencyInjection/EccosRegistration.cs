@@ -19,6 +19,11 @@ internal sealed class EccosRegistration(string name)
 
     public Func<IServiceProvider, IAssignmentSolver>? Solver { get; set; }
 
+    public Func<IServiceProvider, QualityTargetCalibration>? Calibration { get; set; }
+
+    /// <summary>Gets or sets the kNN set-up: history, optional embedding generator, options.</summary>
+    public (Func<IServiceProvider, IEnumerable<OutcomeRecord>> History, Func<IServiceProvider, IEmbeddingGenerator<string, Embedding<float>>>? Generator, KnnPredictorOptions? Options)? Knn { get; set; }
+
     public List<Func<IServiceProvider, IOutcomeSink>> Sinks { get; } = [];
 
     public Func<EccosQualityContext, CancellationToken, ValueTask<double?>>? QualitySignal { get; set; }
@@ -62,7 +67,13 @@ internal sealed class EccosRegistration(string name)
             setup.Models.Add(new PoolEntry(client, m.Profile, m.Factory is not null, m.ModelId));
         }
 
-        setup.Predictor = Predictor?.Invoke(services) ?? services.GetKeyedService<IPredictor>(Name) ?? services.GetService<IPredictor>();
+        setup.Calibration = Calibration?.Invoke(services);
+        if (Knn is { } knn)
+        {
+            setup.UseKnn(knn.History(services), knn.Generator?.Invoke(services), knn.Options);
+        }
+
+        setup.Predictor ??= Predictor?.Invoke(services) ?? services.GetKeyedService<IPredictor>(Name) ?? services.GetService<IPredictor>();
         setup.Solver = Solver?.Invoke(services) ?? services.GetKeyedService<IAssignmentSolver>(Name) ?? services.GetService<IAssignmentSolver>()
             ?? new LagrangianAssignmentSolver();
         if (LearnFromTraffic && setup.Predictor is IOutcomeSink learner)

@@ -234,7 +234,7 @@ internal sealed class BatchScheduler
         EccosPrices? prices;
         try
         {
-            prices = _router.SolvePrices(predictions, new AssignmentConstraints { QualityTarget = _router.Options.QualityTarget, Capacities = free }, start, stop, out result);
+            prices = _router.SolvePrices(predictions, new AssignmentConstraints { QualityTarget = _router.TargetOnPredictions, Capacities = free }, start, stop, out result);
             _router.PublishPrices(prices, EccosMode.Batched);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -272,7 +272,7 @@ internal sealed class BatchScheduler
             }
 
             RoutePlan plan = RoutePlan.Score(result is null ? EccosRouteReason.Scheduled : EccosRouteReason.Batched, _router.Profiles,
-                predictions.QualityRow(i), predictions.CostRow(i), predictions.EligibleRow(i), prices, _router.Options.QualityTarget, held);
+                predictions.QualityRow(i), predictions.CostRow(i), predictions.EligibleRow(i), prices, _router.TargetOnPredictions, held);
             batch[i].Registration.Dispose();
             if (batch[i].TrySetResult(plan))
             {

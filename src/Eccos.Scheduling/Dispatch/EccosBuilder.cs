@@ -75,6 +75,40 @@ public sealed class EccosBuilder
     }
 
     /// <summary>
+    /// Uses a <see cref="KnnPredictor"/> built from recorded outcomes: it predicts from the most similar past queries,
+    /// learns from every call (it is an outcome sink), and its history's most recent queries give the first prices.
+    /// </summary>
+    /// <param name="history">Recorded outcomes (an outcome log, a benchmark's records, earlier traffic).</param>
+    /// <param name="embeddingGenerator">
+    /// Embeds query texts; the router does not dispose it. Default: a <see cref="HashingEmbeddingGenerator"/> fitted
+    /// on the history (offline, no model files), which the router owns.
+    /// </param>
+    /// <param name="options">The kNN options; <see langword="null"/> for the defaults.</param>
+    /// <returns>This builder.</returns>
+    /// <remarks>
+    /// The history is embedded here, synchronously (immediate with the hashing embedder). With a remote embedding
+    /// generator, prefer <c>await KnnPredictor.CreateAsync(...)</c> and <see cref="UsePredictor"/>.
+    /// </remarks>
+    public EccosBuilder UseKnnPredictor(IEnumerable<OutcomeRecord> history, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null, KnnPredictorOptions? options = null)
+    {
+        _setup.UseKnn(history, embeddingGenerator, options);
+        return this;
+    }
+
+    /// <summary>
+    /// Makes α a target on <em>realized</em> quality: the router solves for the internal target t(α) that
+    /// <paramref name="calibration"/> learned on validation outcomes (see <see cref="QualityTargetCalibrator"/>).
+    /// </summary>
+    /// <param name="calibration">The calibration of the predictor in use.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder UseQualityTargetCalibration(QualityTargetCalibration calibration)
+    {
+        ArgumentNullException.ThrowIfNull(calibration);
+        _setup.Calibration = calibration;
+        return this;
+    }
+
+    /// <summary>
     /// Sets the assignment solver: it gives the online prices (λ, μ_j) and assigns batches in batched mode. Default:
     /// a <see cref="LagrangianAssignmentSolver"/> with default options.
     /// </summary>

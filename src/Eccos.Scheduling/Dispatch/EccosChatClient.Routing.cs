@@ -260,7 +260,7 @@ public sealed partial class EccosChatClient
             _online!.Observe(predictions.QualityRow(0), predictions.CostRow(0), eligible);
         }
 
-        return RoutePlan.Score(EccosRouteReason.Scheduled, Profiles, predictions.QualityRow(0), predictions.CostRow(0), eligible, CurrentPrices, Options.QualityTarget);
+        return RoutePlan.Score(EccosRouteReason.Scheduled, Profiles, predictions.QualityRow(0), predictions.CostRow(0), eligible, CurrentPrices, TargetOnPredictions);
     }
 
     private async ValueTask<PoolMember> AcquireAsync(RoutedRequest request, CancellationToken cancellationToken)

@@ -77,6 +77,7 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
     {
         Name = setup.Name;
         EccosOptions options = Options = setup.Options.Clone();
+        TargetOnPredictions = setup.Calibration?.Apply(options.QualityTarget) ?? options.QualityTarget;
         Predictor = setup.Predictor!;
         _solver = setup.Solver;
         Time = setup.Time;
@@ -119,6 +120,12 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
 
     /// <summary>Gets the quality target α.</summary>
     public double QualityTarget => Options.QualityTarget;
+
+    /// <summary>
+    /// Gets the target the router solves for on predicted quality: α itself, or t(α) when a
+    /// <see cref="QualityTargetCalibration"/> maps the wanted realized quality to it.
+    /// </summary>
+    public double TargetOnPredictions { get; }
 
     /// <summary>Gets the scheduling mode.</summary>
     public EccosMode Mode => Options.Mode;

@@ -81,7 +81,7 @@ internal sealed class OnlinePricer
                 : (int)Math.Min(int.MaxValue, Math.Max(c, Math.Ceiling(c * span / latency)));
         }
 
-        EccosPrices prices = _router.SolvePrices(matrix, new AssignmentConstraints { QualityTarget = _router.Options.QualityTarget, Capacities = caps }, start, cancellationToken, out _);
+        EccosPrices prices = _router.SolvePrices(matrix, new AssignmentConstraints { QualityTarget = _router.TargetOnPredictions, Capacities = caps }, start, cancellationToken, out _);
         _router.PublishPrices(prices, EccosMode.Online);
         return prices;
     }

@@ -31,6 +31,9 @@ internal sealed class RouterSetup
 
     public TimeProvider Time { get; set; } = TimeProvider.System;
 
+    /// <summary>Gets or sets the map from the wanted realized quality α to the target solved for on predictions.</summary>
+    public QualityTargetCalibration? Calibration { get; set; }
+
     public ILoggerFactory? LoggerFactory { get; set; }
 
     public IMeterFactory? MeterFactory { get; set; }
@@ -44,6 +47,29 @@ internal sealed class RouterSetup
         {
             Sinks.Add(sink);
         }
+    }
+
+    /// <summary>
+    /// Creates a <see cref="KnnPredictor"/> over <paramref name="history"/> (embedding it), makes it the predictor and
+    /// an outcome sink, and warm-starts the prices from the history's most recent queries.
+    /// </summary>
+    public void UseKnn(IEnumerable<OutcomeRecord> history, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator, KnnPredictorOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        IReadOnlyList<OutcomeRecord> records = history as IReadOnlyList<OutcomeRecord> ?? [.. history];
+        if (embeddingGenerator is null)
+        {
+            var hashing = HashingEmbeddingGenerator.Fit(records.Select(r => r.Query));
+            Owned.Add(hashing);
+            embeddingGenerator = hashing;
+        }
+
+        // The hashing embedder completes synchronously; a remote generator blocks here once, at start-up.
+        KnnPredictor predictor = KnnPredictor.CreateAsync(records, embeddingGenerator, options).GetAwaiter().GetResult();
+        Predictor = predictor;
+        AddSink(predictor);
+        int take = Math.Min(records.Count, Options.ResolveWindowSize);
+        WarmUp.AddRange(records.Skip(records.Count - take).Select(r => r.ToQuery()));
     }
 
     /// <summary>Checks the setup and builds the router (whose background loop starts at once).</summary>
