@@ -76,23 +76,4 @@ public class KnnRouterOverheadBenchmarks : IDisposable
     public ValueTask<PredictionMatrix> PredictorAlone() => _predictor.PredictAsync(_query, _profiles);
 
     private static string Sentence(Random random) => string.Join(' ', Enumerable.Range(0, 25).Select(_ => Words[random.Next(Words.Length)]));
-
-    private sealed class NoOpChatClient : IChatClient
-    {
-        private static readonly Task<ChatResponse> Response = Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "B"))
-        {
-            Usage = new UsageDetails { InputTokenCount = 30, OutputTokenCount = 1 },
-        });
-
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) => Response;
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException();
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
-        }
-    }
 }

@@ -61,25 +61,6 @@ public class RouterOverheadBenchmarks
         return builder.Build();
     }
 
-    private sealed class NoOpChatClient : IChatClient
-    {
-        private static readonly Task<ChatResponse> Response = Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "B"))
-        {
-            Usage = new UsageDetails { InputTokenCount = 30, OutputTokenCount = 1 },
-        });
-
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) => Response;
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException();
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
-        }
-    }
-
     private sealed class NoOpSink : IOutcomeSink
     {
         public ValueTask RecordAsync(OutcomeRecord record, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
