@@ -1,0 +1,79 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.AI;
+
+namespace Eccos.Scheduling.Benchmarks.Dispatch;
+
+/// <summary>
+/// The router's overhead with the real online predictor: one request through <see cref="EccosChatClient"/> (online
+/// mode, 12 models) with a <see cref="KnnPredictor"/> over a 10,000-query history embedded by
+/// <see cref="HashingEmbeddingGenerator"/>, against the same no-op client called directly. The history is synthetic
+/// (generated here), so the benchmark runs without the shared data.
+/// </summary>
+[MemoryDiagnoser]
+[MedianColumn]
+public class KnnRouterOverheadBenchmarks : IDisposable
+{
+    private const int Models = 12;
+    private static readonly string[] Words = [.. Enumerable.Range(0, 2_000).Select(i => "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+    private NoOpChatClient _client = null!;
+    private ChatMessage[] _messages = [];
+    private HashingEmbeddingGenerator _embedder = null!;
+    private EccosChatClient _router = null!;
+    private KnnPredictor _predictor = null!;
+    private ModelProfile[] _profiles = [];
+    private SchedulingQuery[] _query = [];
+
+    [Params(10_000)]
+    public int History { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _client = new NoOpChatClient();
+        var random = new Random(7);
+        ModelProfile[] profiles = _profiles = [.. Enumerable.Range(0, Models).Select(j => new ModelProfile("m" + j, 0.1 * (j + 1), 0.4 * (j + 1), capacity: 64))];
+        var history = new List<OutcomeRecord>(History);
+        for (int i = 0; i < History; i++)
+        {
+            history.Add(new OutcomeRecord("h" + i, Sentence(random), 40,
+                [.. profiles.Select((p, j) => new ModelOutcome(p.Name, random.NextDouble() < 0.4 + (0.04 * j) ? 1 : 0, random.Next(20, 400)))]));
+        }
+
+        _embedder = HashingEmbeddingGenerator.Fit(history.Select(r => r.Query));
+        KnnPredictor predictor = _predictor = KnnPredictor.CreateAsync(history, _embedder).GetAwaiter().GetResult();
+        var builder = new EccosBuilder().UsePredictor(predictor, learnFromTraffic: false).UseSolver(new LagrangianAssignmentSolver()).WithQualityTarget(0.7);
+        foreach (ModelProfile p in profiles)
+        {
+            builder.AddModel(_client, p);
+        }
+
+        _router = builder.WarmUpWith(history.Take(512).Select(r => r.ToQuery())).Build();
+        _messages = [new(ChatRole.User, Sentence(random))];
+        _query = [new SchedulingQuery(_messages[0].Text, 40)];
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _router.Dispose();
+        _embedder.Dispose();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _client?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [Benchmark(Baseline = true, Description = "direct call")]
+    public Task<ChatResponse> Direct() => _client.GetResponseAsync(_messages);
+
+    [Benchmark(Description = "router, online, kNN 10k + hashing embedder")]
+    public Task<ChatResponse> Routed() => _router.GetResponseAsync(_messages);
+
+    [Benchmark(Description = "kNN predictor alone (1 query × 12 models)")]
+    public ValueTask<PredictionMatrix> PredictorAlone() => _predictor.PredictAsync(_query, _profiles);
+
+    private static string Sentence(Random random) => string.Join(' ', Enumerable.Range(0, 25).Select(_ => Words[random.Next(Words.Length)]));
+}
