@@ -20,7 +20,9 @@ namespace Eccos.Scheduling;
 /// with a graded output of that model (an output with a null score counts for its length only); output tokens shrink
 /// the same way; cost = <see cref="ModelProfile.CostOf"/>(input tokens, predicted output tokens). The prior is
 /// hierarchical: the mean over models, then the model's overall rate, then its rate within the task (see
-/// <see cref="KnnPredictorOptions.PriorPseudoCount"/>). A model never seen in the history gets the mean over models.
+/// <see cref="KnnPredictorOptions.PriorPseudoCount"/>), shifted by the query's difficulty pooled over all models of
+/// the neighbours (<see cref="KnnPredictorOptions.PoolDifficulty"/>). A model never seen in the history gets the
+/// mean over models.
 /// </para>
 /// <para>
 /// Thread safety: every member may be called concurrently. <see cref="AddAsync"/> and <see cref="RecordAsync"/>
@@ -351,6 +353,8 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
         try
         {
             double beta = _options.Shrinkage;
+            bool pool = _options.PoolDifficulty;
+            double poolShrinkage = _options.DifficultyShrinkage;
             double exponent = _options.SimilarityExponent;
             float minSimilarity = (float)_options.MinSimilarity;
             Span<double> acc = m <= 64 ? stackalloc double[4 * m] : new double[4 * m];
@@ -363,6 +367,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                 SchedulingQuery query = queries[i];
                 int slot = _options.UseTaskPriors && query.Task is { } task && snapshot.TaskIndex.TryGetValue(task, out int t) ? t + 1 : 0;
                 acc.Clear();
+                double pooledSum = 0, pooledWeight = 0;
                 for (int nb = 0; nb < k; nb++)
                 {
                     float s = similarities![(i * k) + nb];
@@ -372,8 +377,16 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                     }
 
                     double w = exponent == 1 ? s : Math.Pow(s, exponent);
-                    foreach (KnnOutcome o in snapshot.Item(rows![(i * k) + nb]).Outcomes)
+                    KnnItem item = snapshot.Item(rows![(i * k) + nb]);
+                    int itemSlot = _options.UseTaskPriors && item.Task >= 0 ? item.Task + 1 : 0;
+                    foreach (KnnOutcome o in item.Outcomes)
                     {
+                        if (pool && !float.IsNaN(o.Score))
+                        {
+                            pooledSum += w * (o.Score - priors.Of(itemSlot, o.Model).Quality);
+                            pooledWeight += w;
+                        }
+
                         int c = columnOf[o.Model];
                         if (c < 0)
                         {
@@ -394,6 +407,11 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                 for (int c = 0; c < m; c++)
                 {
                     (double priorQuality, double priorTokens) = priors.Of(slot, storedOf[c]);
+                    if (pooledWeight + poolShrinkage > 0)
+                    {
+                        priorQuality = Math.Clamp(priorQuality + (pooledSum / (pooledWeight + poolShrinkage)), 0, 1);
+                    }
+
                     double quality = graded[c] + beta > 0 ? (scoreSum[c] + (beta * priorQuality)) / (graded[c] + beta) : priorQuality;
                     double tokens = counted[c] + beta > 0 ? (tokenSum[c] + (beta * priorTokens)) / (counted[c] + beta) : priorTokens;
                     quality = Math.Clamp(quality, 0, 1);
