@@ -65,8 +65,8 @@ public class KnnMeasurementTests
 
         var rows = new List<string>
         {
-            "| configuration | K | shrinkage | task priors | AUC | mean per-model AUC | Brier | ECE | output-token MAE |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| configuration | K | shrinkage | task priors | pooled difficulty | AUC | mean per-model AUC | Brier | ECE | output-token MAE |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         };
 
         async Task Row(string name, IEmbeddingGenerator<string, Embedding<float>> embedder, KnnPredictorOptions options)
@@ -74,15 +74,18 @@ public class KnnMeasurementTests
             KnnPredictor predictor = await KnnPredictor.CreateAsync(train, embedder, options);
             PredictionMetrics m = await PredictionMetrics.EvaluateAsync(predictor, test, models);
             string row = string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {options.K} | {options.Shrinkage} | {(options.UseTaskPriors ? "yes" : "no")} | {m.Auc:F3} | {m.MeanPerModelAuc:F3} | {m.Brier:F4} | {m.Ece:F4} | {m.OutputTokensMae:F1} |");
+                $"| {name} | {options.K} | {options.Shrinkage} | {YesNo(options.UseTaskPriors)} | {YesNo(options.PoolDifficulty && options.K > 0)} | {m.Auc:F3} | {m.MeanPerModelAuc:F3} | {m.Brier:F4} | {m.Ece:F4} | {m.OutputTokensMae:F1} |");
             rows.Add(row);
             TestContext.Progress.WriteLine(row);
         }
 
+        static string YesNo(bool value) => value ? "yes" : "no";
+        static KnnPredictorOptions Plain(int k) => new() { K = k, Shrinkage = 0, UseTaskPriors = false, PoolDifficulty = false };
+
         await Row("global prior (no retrieval)", hashing, new KnnPredictorOptions { K = 0, UseTaskPriors = false });
         await Row("per-task prior (no retrieval)", hashing, new KnnPredictorOptions { K = 0 });
-        await Row("hashing, unfitted (naive)", naive, new KnnPredictorOptions { K = 16, Shrinkage = 0, UseTaskPriors = false });
-        await Row("hashing, fitted with IDF", idf, new KnnPredictorOptions { K = 32, Shrinkage = 0, UseTaskPriors = false });
+        await Row("hashing, unfitted (naive)", naive, Plain(16));
+        await Row("hashing, fitted with IDF", idf, Plain(32));
         foreach ((string name, IEmbeddingGenerator<string, Embedding<float>> embedder) in new (string, IEmbeddingGenerator<string, Embedding<float>>)[]
         {
             ("hashing, fitted stop list (384)", hashing),
@@ -92,7 +95,7 @@ public class KnnMeasurementTests
         {
             foreach (int k in new[] { 16, 32, 64 })
             {
-                await Row(name, embedder, new KnnPredictorOptions { K = k, Shrinkage = 0, UseTaskPriors = false });
+                await Row(name, embedder, Plain(k));
             }
 
             foreach (int k in new[] { 16, 32, 64, 128 })
@@ -100,12 +103,11 @@ public class KnnMeasurementTests
                 await Row(name, embedder, new KnnPredictorOptions { K = k });
             }
 
-            foreach (double shrinkage in new[] { 2.0, 4, 16 })
+            await Row(name, embedder, new KnnPredictorOptions { PoolDifficulty = false });
+            foreach (double shrinkage in new[] { 4.0, 8, 32 })
             {
                 await Row(name, embedder, new KnnPredictorOptions { Shrinkage = shrinkage });
             }
-
-            await Row(name + ", similarity^4", embedder, new KnnPredictorOptions { SimilarityExponent = 4 });
         }
 
         TestContext.Out.WriteLine(string.Join(Environment.NewLine, rows));
