@@ -237,6 +237,25 @@ public class KnnPredictorTests
     }
 
     [Test]
+    public async Task A_history_without_grades_predicts_neutral_quality_and_recorded_lengths()
+    {
+        var generator = new FakeEmbeddingGenerator(2);
+        OutcomeRecord[] history =
+        [
+            Record("a", [1, 0], "t", new ModelOutcome("cheap", null, 40)),
+            Record("b", [0, 1], "t", new ModelOutcome("cheap", null, 20)),
+        ];
+        KnnPredictor predictor = await KnnPredictor.CreateAsync(history, generator, new KnnPredictorOptions { K = 0 });
+        PredictionMatrix p = await predictor.PredictAsync([new("x", 1, "t"), new("y", 1)], [Cheap, Strong]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(p.Quality.ToArray(), Is.EqualTo((double[])[0.5, 0.5, 0.5, 0.5]));
+            Assert.That(p.OutputTokens[0], Is.EqualTo(30).Within(1e-9));
+            Assert.That(p.OutputTokens[1], Is.EqualTo(30).Within(1e-9), "an unseen model gets the mean length over models");
+        });
+    }
+
+    [Test]
     public async Task A_batch_is_embedded_in_one_call()
     {
         var generator = new FakeEmbeddingGenerator(8);
