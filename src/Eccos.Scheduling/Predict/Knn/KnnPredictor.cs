@@ -36,6 +36,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
 {
     private const uint FileMagic = 0x4E4E4B45; // "EKNN"
     private const int FileVersion = 1;
+    private const int MaxDimensions = 1 << 16;
 
     private readonly IEmbeddingGenerator<string, Embedding<float>> _generator;
     private readonly KnnPredictorOptions _options;
@@ -124,7 +125,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
             string? storedModelId = reader.ReadBoolean() ? reader.ReadString() : null;
             int dimensions = reader.ReadInt32();
             int count = reader.ReadInt32();
-            if (dimensions < 0 || count < 0 || (count > 0 && dimensions == 0))
+            if (dimensions < 0 || dimensions > MaxDimensions || count < 0 || (count > 0 && dimensions == 0))
             {
                 throw new InvalidDataException($"The KnnPredictor index is corrupt ({count} rows of {dimensions} dimensions).");
             }
@@ -146,7 +147,8 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
 
             string[] models = ReadNames(reader, "model");
             string[] tasks = ReadNames(reader, "task");
-            var items = new KnnItem[count];
+            // Grown as read, not allocated from the stored count: a corrupt count must end in "truncated", not in a huge allocation.
+            var items = new List<KnnItem>(Math.Min(count, 1 << 16));
             for (int i = 0; i < count; i++)
             {
                 int task = reader.ReadInt32();
@@ -170,10 +172,16 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                     list[o] = new KnnOutcome(model, score, tokens);
                 }
 
-                items[i] = new KnnItem(task, list);
+                items.Add(new KnnItem(task, list));
             }
 
-            float[] vectors = new float[checked(count * dimensions)];
+            long floats = (long)count * dimensions;
+            if (floats > Array.MaxLength || (stream.CanSeek && stream.Length - stream.Position < (floats * sizeof(float)) + 32))
+            {
+                throw new EndOfStreamException(); // fewer bytes than the header promises: truncated or corrupt
+            }
+
+            float[] vectors = new float[floats];
             hashing.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vectors.AsSpan()));
             if (!BitConverter.IsLittleEndian)
             {
@@ -201,7 +209,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                 throw new InvalidDataException("The KnnPredictor index is corrupt (checksum mismatch).");
             }
 
-            predictor._index.Restore(dimensions, models, tasks, vectors, items);
+            predictor._index.Restore(dimensions, models, tasks, vectors, [.. items]);
             return predictor;
         }
         catch (EndOfStreamException ex)

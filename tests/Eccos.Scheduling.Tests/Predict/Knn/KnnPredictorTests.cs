@@ -315,6 +315,15 @@ public class KnnPredictorTests
         future[4] = 99;
         Assert.That(() => KnnPredictor.Load(new MemoryStream(future), generator),
             Throws.TypeOf<InvalidDataException>().With.Message.Contains("version 99"));
+        // magic 4, version 4, has-model-id 1, "fake" 1 + 4, dimensions 4, then the row count: claim int.MaxValue rows.
+        byte[] huge = (byte[])bytes.Clone();
+        BitConverter.GetBytes(int.MaxValue).CopyTo(huge, 18);
+        Assert.That(() => KnnPredictor.Load(new MemoryStream(huge), generator),
+            Throws.TypeOf<InvalidDataException>().With.Message.Contains("corrupt at row 40"), "reads into the vectors, never allocates 2^31 rows");
+        byte[] wideRows = (byte[])bytes.Clone();
+        BitConverter.GetBytes(1 << 20).CopyTo(wideRows, 14);
+        Assert.That(() => KnnPredictor.Load(new MemoryStream(wideRows), new FakeEmbeddingGenerator(1 << 20)),
+            Throws.TypeOf<InvalidDataException>().With.Message.Contains("corrupt"));
         Assert.That(() => KnnPredictor.Load(new MemoryStream(bytes), new FakeEmbeddingGenerator(8, "other-model")),
             Throws.ArgumentException.With.Message.Contains("other-model").And.Message.Contains("fake"));
         Assert.That(() => KnnPredictor.Load(new MemoryStream(bytes), new FakeEmbeddingGenerator(16)),
