@@ -1,6 +1,7 @@
 namespace Eccos.Scheduling;
 
 /// <summary>Options of a <see cref="MiniLMEmbeddingGenerator"/>.</summary>
+/// <remarks>A plain mutable object, not thread-safe; the generator reads it once, when built.</remarks>
 public sealed class MiniLMEmbeddingGeneratorOptions
 {
     /// <summary>

@@ -1,6 +1,10 @@
 namespace Eccos.Scheduling;
 
 /// <summary>Options of a <see cref="KnnPredictor"/>. The defaults were chosen by measurement on MMLU-Pro (docs/knn.md).</summary>
+/// <remarks>
+/// A plain mutable object, not thread-safe. The predictor validates and copies it when created or loaded, so changing
+/// it afterwards does not affect that predictor.
+/// </remarks>
 public sealed class KnnPredictorOptions
 {
     /// <summary>
