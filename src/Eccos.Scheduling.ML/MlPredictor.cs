@@ -110,7 +110,9 @@ public sealed class MlPredictor : IPredictor
         MlPredictorOptions options = manifest.Options!;
         options.Validate(nameof(stream));
         var ml = new MLContext(options.Seed);
-        TextStack? text = manifest.HasText ? new TextStack(LoadModel(ml, zip, TextEntry), manifest.EmbeddingDimension) : null;
+        TextStack? text = manifest.HasText
+            ? new TextStack(LoadModel(ml, zip, TextFeaturizerEntry), LoadModel(ml, zip, TextQualityEntry), LoadModel(ml, zip, TextTokensEntry), manifest.EmbeddingDimension)
+            : null;
         int slots = options.Layout == MlModelLayout.Shared ? 1 : manifest.Models.Length;
         if (manifest.Classifiers.Length != slots || manifest.Regressors.Length != slots)
         {
@@ -165,7 +167,11 @@ public sealed class MlPredictor : IPredictor
 
         if (_text is not null)
         {
-            SaveModel(zip, TextEntry, _text.Model, _text.InputSchema(_ml));
+            DataViewSchema textSchema = _text.InputSchema(_ml);
+            SaveModel(zip, TextFeaturizerEntry, _text.Featurizer, textSchema);
+            DataViewSchema featureSchema = _text.Featurizer.GetOutputSchema(textSchema);
+            SaveModel(zip, TextQualityEntry, _text.Quality, featureSchema);
+            SaveModel(zip, TextTokensEntry, _text.Tokens, featureSchema);
         }
 
         DataViewSchema pairSchema = _ml.Data.LoadFromEnumerable(Array.Empty<PairRow>(), PairRow.Schema(_layout.Length)).Schema;
@@ -266,7 +272,9 @@ public sealed class MlPredictor : IPredictor
 
     private static string RegressorEntry(int k) => string.Create(CultureInfo.InvariantCulture, $"regressor-{k}.zip");
 
-    private const string TextEntry = "text.zip";
+    private const string TextFeaturizerEntry = "text-featurizer.zip";
+    private const string TextQualityEntry = "text-quality.zip";
+    private const string TextTokensEntry = "text-tokens.zip";
 
     private static Dictionary<string, int> Index(string[] names)
     {

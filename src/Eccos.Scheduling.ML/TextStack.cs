@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
 
 namespace Eccos.Scheduling.ML;
 
@@ -8,21 +9,37 @@ namespace Eccos.Scheduling.ML;
 /// better than their priors the models do (mean residual success) and how much longer they answer (mean residual log
 /// length). Their outputs feed the second stage as two numbers; on training data they are out-of-fold.
 /// </summary>
-/// <remarks>Immutable; <see cref="Predict"/> is safe to call from several threads (ML.NET transformers are).</remarks>
+/// <remarks>Immutable; <see cref="Predict"/> is safe to call from several threads (ML.NET transformers are, and the weights are only read).</remarks>
 internal sealed class TextStack
 {
     public const string QualityLabelColumn = nameof(TextRow.QualityLabel);
     public const string TokensLabelColumn = nameof(TextRow.TokensLabel);
-    private const string QualityColumn = "TextQuality";
 
-    public TextStack(ITransformer model, int embeddingDimension)
+    private readonly float[] _qualityWeights;
+    private readonly float _qualityBias;
+    private readonly float[] _tokensWeights;
+    private readonly float _tokensBias;
+
+    /// <summary>Initializes a stack from its three ML.NET parts.</summary>
+    /// <exception cref="InvalidDataException">A regressor is not a linear regression model.</exception>
+    public TextStack(ITransformer featurizer, ITransformer quality, ITransformer tokens, int embeddingDimension)
     {
-        Model = model;
+        Featurizer = featurizer;
+        Quality = quality;
+        Tokens = tokens;
         EmbeddingDimension = embeddingDimension;
+        (_qualityWeights, _qualityBias) = Linear(quality);
+        (_tokensWeights, _tokensBias) = Linear(tokens);
     }
 
-    /// <summary>Gets the chain featurizer → quality regressor → copy to <c>TextQuality</c> → length regressor.</summary>
-    public ITransformer Model { get; }
+    /// <summary>Gets the featurizer: text n-grams (and embedding) concatenated into <c>Features</c>.</summary>
+    public ITransformer Featurizer { get; }
+
+    /// <summary>Gets the linear regressor of the mean residual success.</summary>
+    public ITransformer Quality { get; }
+
+    /// <summary>Gets the linear regressor of the mean residual log length.</summary>
+    public ITransformer Tokens { get; }
 
     public int EmbeddingDimension { get; }
 
@@ -54,37 +71,66 @@ internal sealed class TextStack
 
         ct.ThrowIfCancellationRequested();
         ITransformer qAll = Learners.TextRegressor(ml, o, QualityLabelColumn).Fit(features);
-        IDataView scored = qAll.Transform(features);
-        ITransformer copy = ml.Transforms.CopyColumns(QualityColumn, Learners.ScoreColumn).Fit(scored);
         ITransformer tAll = Learners.TextRegressor(ml, o, TokensLabelColumn).Fit(features);
-        var chain = new TransformerChain<ITransformer>(featurizer, qAll, copy, tAll);
-        return (new TextStack(chain, embeddingDimension), quality, tokens);
+        return (new TextStack(featurizer, qAll, tAll, embeddingDimension), quality, tokens);
     }
 
-    /// <summary>Predicts the two stacked values of each row, in row order.</summary>
+    /// <summary>
+    /// Predicts the two stacked values of each row, in row order: the rows are featurized once by ML.NET and both
+    /// linear models are applied to the same sparse vector.
+    /// </summary>
     public void Predict(MLContext ml, IReadOnlyList<TextRow> rows, float[] quality, float[] tokens, CancellationToken ct)
     {
-        IDataView scored = Model.Transform(ml.Data.LoadFromEnumerable(rows, TextRow.Schema(EmbeddingDimension)));
-        DataViewSchema.Column q = scored.Schema[QualityColumn];
-        DataViewSchema.Column t = scored.Schema[Learners.ScoreColumn];
-        using DataViewRowCursor cursor = scored.GetRowCursor([q, t]);
-        ValueGetter<float> getQ = cursor.GetGetter<float>(q);
-        ValueGetter<float> getT = cursor.GetGetter<float>(t);
+        IDataView featurized = Featurizer.Transform(ml.Data.LoadFromEnumerable(rows, TextRow.Schema(EmbeddingDimension)));
+        DataViewSchema.Column column = featurized.Schema[PairRow.FeaturesColumn];
+        using DataViewRowCursor cursor = featurized.GetRowCursor([column]);
+        ValueGetter<VBuffer<float>> getFeatures = cursor.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> features = default;
         int i = 0;
-        float value = 0;
         while (cursor.MoveNext())
         {
             ct.ThrowIfCancellationRequested();
-            getQ(ref value);
-            quality[i] = value;
-            getT(ref value);
-            tokens[i] = value;
+            getFeatures(ref features);
+            quality[i] = _qualityBias + Dot(_qualityWeights, features);
+            tokens[i] = _tokensBias + Dot(_tokensWeights, features);
             i++;
         }
     }
 
     public DataViewSchema InputSchema(MLContext ml) =>
         ml.Data.LoadFromEnumerable(Array.Empty<TextRow>(), TextRow.Schema(EmbeddingDimension)).Schema;
+
+    private static float Dot(float[] weights, in VBuffer<float> x)
+    {
+        ReadOnlySpan<float> values = x.GetValues();
+        if (x.IsDense)
+        {
+            return System.Numerics.Tensors.TensorPrimitives.Dot(weights.AsSpan(0, Math.Min(weights.Length, values.Length)), values[..Math.Min(weights.Length, values.Length)]);
+        }
+
+        ReadOnlySpan<int> indices = x.GetIndices();
+        float sum = 0;
+        for (int k = 0; k < values.Length; k++)
+        {
+            int index = indices[k];
+            if (index < weights.Length)
+            {
+                sum += weights[index] * values[k];
+            }
+        }
+
+        return sum;
+    }
+
+    private static (float[] Weights, float Bias) Linear(ITransformer regressor)
+    {
+        if (regressor is not ISingleFeaturePredictionTransformer<LinearRegressionModelParameters> linear)
+        {
+            throw new InvalidDataException($"A text model is a {regressor.GetType().Name}, not a linear regression model.");
+        }
+
+        return ([.. linear.Model.Weights], linear.Model.Bias);
+    }
 
     /// <summary>The column the fold filters read.</summary>
     private sealed class FoldView
