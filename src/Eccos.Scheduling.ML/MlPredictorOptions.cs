@@ -78,14 +78,17 @@ public sealed class MlPredictorOptions
     /// <remarks>Embeddings are used in addition whenever the trainer is given an embedding generator.</remarks>
     public MlFeatures Features { get; set; } = MlFeatures.All;
 
-    /// <summary>Gets or sets the number of boosting iterations (trees) of LightGBM and FastTree. Default 300.</summary>
-    public int NumberOfTrees { get; set; } = 300;
+    /// <summary>
+    /// Gets or sets the number of boosting iterations (trees) of LightGBM and FastTree. Default 100: on mmlu-pro, 100 trees
+    /// at learning rate 0.1 scored as 300 at 0.05 and 1,000 at 0.02 (within 0.001 AUC) and predict three times faster.
+    /// </summary>
+    public int NumberOfTrees { get; set; } = 100;
 
     /// <summary>Gets or sets the maximum number of leaves per tree (LightGBM, FastTree). Default 31.</summary>
     public int NumberOfLeaves { get; set; } = 31;
 
-    /// <summary>Gets or sets the boosting learning rate (LightGBM, FastTree), in (0, 1]. Default 0.05.</summary>
-    public double LearningRate { get; set; } = 0.05;
+    /// <summary>Gets or sets the boosting learning rate (LightGBM, FastTree), in (0, 1]. Default 0.1.</summary>
+    public double LearningRate { get; set; } = 0.1;
 
     /// <summary>Gets or sets the minimum number of training rows in a leaf (LightGBM, FastTree). Default 50.</summary>
     public int MinimumExampleCountPerLeaf { get; set; } = 50;
