@@ -84,17 +84,7 @@ internal static class Learners
             Deterministic = true,
             Silent = true,
         }),
-        MlTrainer.FastTree => ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
-        {
-            LabelColumnName = PairRow.LabelColumn,
-            FeatureColumnName = PairRow.FeaturesColumn,
-            NumberOfTrees = o.NumberOfTrees,
-            NumberOfLeaves = o.NumberOfLeaves,
-            LearningRate = o.LearningRate,
-            MinimumExampleCountPerLeaf = LeafMinimum(o, rows),
-            NumberOfThreads = o.NumberOfThreads,
-            Seed = o.Seed,
-        }),
+        MlTrainer.FastTree => ml.BinaryClassification.Trainers.FastTree(Trees(new FastTreeBinaryTrainer.Options(), o, rows, PairRow.LabelColumn)),
         _ => ml.Transforms.NormalizeMeanVariance(PairRow.FeaturesColumn).Append(
             ml.BinaryClassification.Trainers.SdcaLogisticRegression(new SdcaLogisticRegressionBinaryTrainer.Options
             {
@@ -121,17 +111,7 @@ internal static class Learners
             Deterministic = true,
             Silent = true,
         }),
-        MlTrainer.FastTree => ml.Regression.Trainers.FastTree(new FastTreeRegressionTrainer.Options
-        {
-            LabelColumnName = PairRow.LogTokensColumn,
-            FeatureColumnName = PairRow.FeaturesColumn,
-            NumberOfTrees = o.NumberOfTrees,
-            NumberOfLeaves = o.NumberOfLeaves,
-            LearningRate = o.LearningRate,
-            MinimumExampleCountPerLeaf = LeafMinimum(o, rows),
-            NumberOfThreads = o.NumberOfThreads,
-            Seed = o.Seed,
-        }),
+        MlTrainer.FastTree => ml.Regression.Trainers.FastTree(Trees(new FastTreeRegressionTrainer.Options(), o, rows, PairRow.LogTokensColumn)),
         _ => ml.Transforms.NormalizeMeanVariance(PairRow.FeaturesColumn).Append(
             ml.Regression.Trainers.Sdca(new SdcaRegressionTrainer.Options
             {
@@ -181,6 +161,22 @@ internal static class Learners
             MaximumNumberOfIterations = o.SdcaMaximumIterations,
             NumberOfThreads = 1,
         });
+
+    // FastTree's binary and regression options share their base class; LightGBM's are nested in distinct generic
+    // instantiations, so each of its two initializers lists the same settings.
+    private static T Trees<T>(T options, MlPredictorOptions o, int rows, string label)
+        where T : BoostedTreeOptions
+    {
+        options.LabelColumnName = label;
+        options.FeatureColumnName = PairRow.FeaturesColumn;
+        options.NumberOfTrees = o.NumberOfTrees;
+        options.NumberOfLeaves = o.NumberOfLeaves;
+        options.LearningRate = o.LearningRate;
+        options.MinimumExampleCountPerLeaf = LeafMinimum(o, rows);
+        options.NumberOfThreads = o.NumberOfThreads;
+        options.Seed = o.Seed;
+        return options;
+    }
 
     // Small training sets (tests, a new model's first outcomes) cannot fill leaves of the default size.
     private static int LeafMinimum(MlPredictorOptions o, int rows) => Math.Max(1, Math.Min(o.MinimumExampleCountPerLeaf, rows / 10));

@@ -386,35 +386,28 @@ public sealed class MlPredictor : IPredictor
             ct.ThrowIfCancellationRequested();
             IDataView data = _ml.Data.LoadFromEnumerable(rows, PairRow.Schema(_layout.Length));
             var output = new float[rows.Length];
-            Span<double> q = matrix.Quality;
-            Span<double> t = matrix.OutputTokens;
             if (classifier is not null)
             {
-                MlData.Read(classifier.Transform(data), Learners.ProbabilityColumn, output, ct);
-                for (int i = 0, r = 0; i < n; i++)
-                {
-                    foreach (int j in columns)
-                    {
-                        float p = output[r++];
-                        if (float.IsFinite(p) && _priors.GradedCount(trained[j]) > 0)
-                        {
-                            q[(i * m) + j] = Math.Clamp(p, 0, 1);
-                        }
-                    }
-                }
+                Apply(classifier, Learners.ProbabilityColumn, matrix.Quality, k => _priors.GradedCount(k) > 0, static p => Math.Clamp(p, 0, 1));
             }
 
             if (regressor is not null)
             {
-                MlData.Read(regressor.Transform(data), Learners.ScoreColumn, output, ct);
+                Apply(regressor, Learners.ScoreColumn, matrix.OutputTokens, k => _priors.LengthCount(k) > 0, static s => Math.Max(0, Math.Exp(s) - 1));
+            }
+
+            // Writes map(output) into target for each scored pair whose model learned this output from data.
+            void Apply(ITransformer model, string column, Span<double> target, Func<int, bool> learned, Func<double, double> map)
+            {
+                MlData.Read(model.Transform(data), column, output, ct);
+                bool[] use = [.. columns.Select(j => learned(trained[j]))];
                 for (int i = 0, r = 0; i < n; i++)
                 {
-                    foreach (int j in columns)
+                    for (int c = 0; c < columns.Length; c++, r++)
                     {
-                        float logTokens = output[r++];
-                        if (float.IsFinite(logTokens) && _priors.LengthCount(trained[j]) > 0)
+                        if (use[c] && float.IsFinite(output[r]))
                         {
-                            t[(i * m) + j] = Math.Max(0, Math.Exp(logTokens) - 1);
+                            target[(i * m) + columns[c]] = map(output[r]);
                         }
                     }
                 }
