@@ -117,6 +117,54 @@ public sealed class MlPredictorTests
     }
 
     [Test]
+    public void Load_rejects_another_format_version()
+    {
+        using var saved = new MemoryStream();
+        _predictor.Save(saved);
+        using var edited = new MemoryStream();
+        saved.Position = 0;
+        saved.CopyTo(edited);
+        using (var zip = new System.IO.Compression.ZipArchive(edited, System.IO.Compression.ZipArchiveMode.Update, leaveOpen: true))
+        {
+            System.IO.Compression.ZipArchiveEntry entry = zip.GetEntry("manifest.json")!;
+            string json;
+            using (var reader = new StreamReader(entry.Open()))
+            {
+                json = reader.ReadToEnd();
+            }
+
+            entry.Delete();
+            using var writer = new StreamWriter(zip.CreateEntry("manifest.json").Open());
+            writer.Write(json.Replace("\"FormatVersion\": 1", "\"FormatVersion\": 99", StringComparison.Ordinal));
+        }
+
+        edited.Position = 0;
+        Assert.That(() => MlPredictor.Load(edited), Throws.TypeOf<InvalidDataException>().With.Message.Contains("version 99"));
+    }
+
+    [Test]
+    public async Task Save_and_load_work_on_streams_that_cannot_seek()
+    {
+        using var buffer = new MemoryStream();
+        using (var forwardOnly = new ForwardOnlyStream(buffer))
+        {
+            _predictor.Save(forwardOnly);
+        }
+
+        using var reading = new ForwardOnlyStream(new MemoryStream(buffer.ToArray()));
+        MlPredictor loaded = MlPredictor.Load(reading);
+
+        PredictionMatrix before = await _predictor.PredictAsync(Queries(_test.Take(20)), SyntheticOutcomes.Models);
+        PredictionMatrix after = await loaded.PredictAsync(Queries(_test.Take(20)), SyntheticOutcomes.Models);
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Quality.ToArray(), Is.EqualTo(before.Quality.ToArray()));
+            Assert.That(() => _predictor.Save(new MemoryStream([], writable: false)),
+                Throws.ArgumentException.With.Property("ParamName").EqualTo("stream"));
+        });
+    }
+
+    [Test]
     public async Task Training_is_deterministic_for_a_seed()
     {
         var options = new MlPredictorOptions { NumberOfTrees = 40, Seed = 7 };
@@ -346,6 +394,30 @@ public sealed class MlPredictorTests
             Assert.That(() => new MlPredictorTrainer(options, generator).Fit(_train, SyntheticOutcomes.Models),
                 Throws.InvalidOperationException.With.Message.Contains(nameof(MlPredictorTrainer.FitAsync)));
         });
+    }
+
+    /// <summary>A stream that can only move forward, like a network or a pipe.</summary>
+    private sealed class ForwardOnlyStream(Stream inner) : Stream
+    {
+        public override bool CanRead => inner.CanRead;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => inner.CanWrite;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush() => inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
     }
 
     private static MlPredictor RoundTrip(MlPredictor predictor)
