@@ -209,7 +209,8 @@ public sealed class MlPredictorTrainer
         var stackedQuality = new float[n];
         var stackedTokens = new float[n];
         TextStack? text = null;
-        bool useText = (o.Features & MlFeatures.Text) != 0;
+        // Text with no letter or digit anywhere gives ML.NET an empty vocabulary (a vector of unknown size): no text stack.
+        bool useText = (o.Features & MlFeatures.Text) != 0 && shapes.Any(s => s.Content.Any(char.IsLetterOrDigit));
         if (useText || embeddings is not null)
         {
             var rows = new TextRow[n];

@@ -241,6 +241,17 @@ public sealed class MlPredictorTests
     }
 
     [Test]
+    public async Task Training_without_any_text_still_works()
+    {
+        List<OutcomeRecord> textless = [.. _train.Take(200).Select(r => r with { Query = string.Empty })];
+
+        MlPredictor predictor = textless.TrainMlPredictor(SyntheticOutcomes.Models, new MlPredictorOptions { NumberOfTrees = 20 });
+        PredictionMatrix p = await predictor.PredictAsync(Queries(_test.Take(10)), SyntheticOutcomes.Models);
+
+        Assert.That(() => p.Validate(), Throws.Nothing);
+    }
+
+    [Test]
     public async Task Outputs_without_a_score_count_for_length_only()
     {
         var unscored = new ModelProfile("unscored", 0.2, 0.2);
