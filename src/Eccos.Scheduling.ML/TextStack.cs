@@ -57,9 +57,20 @@ internal sealed class TextStack
         IDataView features = ml.Data.Cache(featurizer.Transform(data));
         var quality = new float[rows.Count];
         var tokens = new float[rows.Count];
+        var foldSizes = new int[o.NumberOfFolds];
+        foreach (TextRow row in rows)
+        {
+            foldSizes[row.Fold]++;
+        }
+
         for (int fold = 0; fold < o.NumberOfFolds; fold++)
         {
             ct.ThrowIfCancellationRequested();
+            if (foldSizes[fold] == 0 || foldSizes[fold] == rows.Count)
+            {
+                continue; // nothing to predict, or nothing else to learn from: the row keeps 0, "no evidence"
+            }
+
             int f = fold;
             IDataView train = ml.Data.FilterByCustomPredicate<FoldView>(features, r => r.Fold == f);
             IDataView held = ml.Data.FilterByCustomPredicate<FoldView>(features, r => r.Fold != f);

@@ -69,6 +69,32 @@ public sealed class MlPredictorTests
         });
     }
 
+    [TestCase(MlTrainer.LightGbm, MlModelLayout.Shared)]
+    [TestCase(MlTrainer.FastTree, MlModelLayout.Shared)]
+    [TestCase(MlTrainer.Sdca, MlModelLayout.Shared)]
+    [TestCase(MlTrainer.LightGbm, MlModelLayout.PerModel)]
+    [TestCase(MlTrainer.FastTree, MlModelLayout.PerModel)]
+    [TestCase(MlTrainer.Sdca, MlModelLayout.PerModel)]
+    public async Task A_handful_of_records_is_enough_to_train(MlTrainer trainer, MlModelLayout layout)
+    {
+        var options = new MlPredictorOptions { Trainer = trainer, Layout = layout, NumberOfTrees = 10 };
+
+        MlPredictor predictor = _train.Take(8).TrainMlPredictor(SyntheticOutcomes.Models, options);
+        PredictionMatrix p = await predictor.PredictAsync(Queries(_test.Take(5)), SyntheticOutcomes.Models);
+
+        Assert.That(() => p.Validate(), Throws.Nothing);
+    }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    public async Task Fewer_records_than_folds_still_train(int count)
+    {
+        MlPredictor predictor = _train.Take(count).TrainMlPredictor(SyntheticOutcomes.Models);
+        PredictionMatrix p = await predictor.PredictAsync(Queries(_test.Take(5)), SyntheticOutcomes.Models);
+
+        Assert.That(() => p.Validate(), Throws.Nothing);
+    }
+
     [Test]
     public async Task Feature_groups_can_be_turned_off()
     {
