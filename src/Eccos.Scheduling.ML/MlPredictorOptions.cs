@@ -47,7 +47,8 @@ public enum MlFeatures
 
     /// <summary>
     /// Shape of the query: log input tokens, number of answer options, log length of the question and of the options,
-    /// share of digits and share of numeric options.
+    /// share of digits, share of numeric options, count of numbers and share of formula characters in the question,
+    /// a negation cue ("NOT", "EXCEPT", …) and the spread of option lengths.
     /// </summary>
     Lengths = 4,
 
