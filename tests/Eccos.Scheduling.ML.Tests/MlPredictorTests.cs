@@ -42,13 +42,8 @@ public sealed class MlPredictorTests
         p.Validate();
     }
 
-    [TestCase(MlTrainer.LightGbm, MlModelLayout.Shared)]
-    [TestCase(MlTrainer.FastTree, MlModelLayout.Shared)]
-    [TestCase(MlTrainer.Sdca, MlModelLayout.Shared)]
-    [TestCase(MlTrainer.LightGbm, MlModelLayout.PerModel)]
-    [TestCase(MlTrainer.FastTree, MlModelLayout.PerModel)]
-    [TestCase(MlTrainer.Sdca, MlModelLayout.PerModel)]
-    public async Task Every_trainer_and_layout_learns_and_round_trips(MlTrainer trainer, MlModelLayout layout)
+    [Test]
+    public async Task Every_trainer_and_layout_learns_and_round_trips([Values] MlTrainer trainer, [Values] MlModelLayout layout)
     {
         var options = new MlPredictorOptions { Trainer = trainer, Layout = layout, NumberOfTrees = 60 };
         MlPredictor predictor = _train.TrainMlPredictor(SyntheticOutcomes.Models, options);
@@ -69,13 +64,8 @@ public sealed class MlPredictorTests
         });
     }
 
-    [TestCase(MlTrainer.LightGbm, MlModelLayout.Shared)]
-    [TestCase(MlTrainer.FastTree, MlModelLayout.Shared)]
-    [TestCase(MlTrainer.Sdca, MlModelLayout.Shared)]
-    [TestCase(MlTrainer.LightGbm, MlModelLayout.PerModel)]
-    [TestCase(MlTrainer.FastTree, MlModelLayout.PerModel)]
-    [TestCase(MlTrainer.Sdca, MlModelLayout.PerModel)]
-    public async Task A_handful_of_records_is_enough_to_train(MlTrainer trainer, MlModelLayout layout)
+    [Test]
+    public async Task A_handful_of_records_is_enough_to_train([Values] MlTrainer trainer, [Values] MlModelLayout layout)
     {
         var options = new MlPredictorOptions { Trainer = trainer, Layout = layout, NumberOfTrees = 10 };
 
