@@ -8,6 +8,7 @@ namespace Eccos.Scheduling.Benchmarks.Predict;
 /// Run: dotnet run -c Release --project benchmarks/Eccos.Scheduling.Benchmarks -- --filter '*KnnLookup*' --job short
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class KnnLookupBenchmarks
 {
     private const int Dimensions = 384;
@@ -91,6 +92,7 @@ public class KnnLookupBenchmarks
 /// Run: dotnet run -c Release --project benchmarks/Eccos.Scheduling.Benchmarks -- --filter '*HashingEmbedder*' --job short
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class HashingEmbedderBenchmarks : IDisposable
 {
     private const string Prompt =

@@ -5,18 +5,20 @@ using Microsoft.Extensions.AI;
 namespace Eccos.Scheduling;
 
 /// <summary>
-/// An offline, deterministic text embedder: word n-grams and in-word character n-grams, hashed into a fixed number
-/// of signed buckets (the hashing trick), weighted by sublinear term frequency and — once fitted on a corpus — by
-/// inverse document frequency with a learned stop list, then L2-normalized. No model, no download, microseconds per text.
+/// An offline, deterministic text embedder: words and in-word character n-grams, hashed into a fixed number of signed
+/// buckets (the hashing trick), weighted by sublinear term frequency, each part L2-normalized, then summed and
+/// normalized. Once fitted on a corpus it drops the features most texts share (a learned stop list). No model, no
+/// download, microseconds per text.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Unfitted, every feature weighs the same. Prompts built from one template ("Question: … Options: A. … Answer:")
 /// then look alike whatever their content, so fit the generator on the history's texts
 /// (<see cref="Fit(IEnumerable{string}, HashingEmbeddingGeneratorOptions?)"/>): features found in more than
-/// <see cref="HashingEmbeddingGeneratorOptions.MaxDocumentFrequency"/> of the texts are dropped and the rest are
-/// weighted by IDF, so that the embedding sees content. Save a fitted generator with <see cref="Save"/> and restore it
-/// with <see cref="Load"/>, since a predictor's index is only meaningful with the same embedder.
+/// <see cref="HashingEmbeddingGeneratorOptions.MaxDocumentFrequency"/> of the texts are dropped, and with
+/// <see cref="HashingEmbeddingGeneratorOptions.UseIdf"/> the rest are weighted by inverse document frequency. Save a
+/// fitted generator with <see cref="Save"/> and restore it with <see cref="Load"/>, since a predictor's index is only
+/// meaningful with the same embedder.
 /// </para>
 /// <para>
 /// Hashing uses FNV-1a over UTF-16 code units with a SplitMix64 finalizer, so the same text embeds to the same vector
@@ -68,7 +70,7 @@ public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embe
     /// <summary>Gets the number of dimensions of every embedding.</summary>
     public int Dimensions => _options.Dimensions;
 
-    /// <summary>Gets a value indicating whether IDF weights and a stop list were learned by <see cref="Fit"/>.</summary>
+    /// <summary>Gets a value indicating whether a stop list (and, with <see cref="HashingEmbeddingGeneratorOptions.UseIdf"/>, IDF weights) was learned by <see cref="Fit"/>.</summary>
     public bool IsFitted => _idf is not null;
 
     /// <summary>
@@ -78,8 +80,9 @@ public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embe
     public string ModelId { get; }
 
     /// <summary>
-    /// Learns IDF weights and a stop list from <paramref name="corpus"/> (typically the texts of the history a
-    /// predictor is built from) and returns a fitted generator.
+    /// Learns a stop list (and, with <see cref="HashingEmbeddingGeneratorOptions.UseIdf"/>, IDF weights) from
+    /// <paramref name="corpus"/> — typically the texts of the history a predictor is built from — and returns a
+    /// fitted generator.
     /// </summary>
     /// <param name="corpus">The texts; at least one.</param>
     /// <param name="options">The options; <see langword="null"/> for the defaults.</param>

@@ -1,7 +1,10 @@
 namespace Eccos.Scheduling;
 
 /// <summary>Options of a <see cref="HashingEmbeddingGenerator"/>.</summary>
-/// <remarks>Every option takes part in the generator's model id, so embeddings made with different options never mix in a cache.</remarks>
+/// <remarks>
+/// Every option takes part in the generator's model id, so embeddings made with different options never mix in a
+/// cache. A plain mutable object, not thread-safe; the generator validates and copies it when built.
+/// </remarks>
 public sealed class HashingEmbeddingGeneratorOptions
 {
     /// <summary>Gets or sets the number of dimensions (hash buckets). Default: 384, as all-MiniLM-L6-v2.</summary>

@@ -18,7 +18,7 @@ internal readonly record struct KnnOutcome(int Model, float Score, float Tokens)
 /// </remarks>
 internal sealed class KnnIndex
 {
-    internal const int DefaultChunkRows = 4096;
+    internal const int DefaultChunkRows = 1024;
 
     private readonly Lock _writeLock = new();
     private readonly int _chunkRows;

@@ -20,7 +20,9 @@ namespace Eccos.Scheduling;
 /// with a graded output of that model (an output with a null score counts for its length only); output tokens shrink
 /// the same way; cost = <see cref="ModelProfile.CostOf"/>(input tokens, predicted output tokens). The prior is
 /// hierarchical: the mean over models, then the model's overall rate, then its rate within the task (see
-/// <see cref="KnnPredictorOptions.PriorPseudoCount"/>). A model never seen in the history gets the mean over models.
+/// <see cref="KnnPredictorOptions.PriorPseudoCount"/>), shifted by the query's difficulty pooled over all models of
+/// the neighbours (<see cref="KnnPredictorOptions.PoolDifficulty"/>). A model never seen in the history gets the
+/// mean over models.
 /// </para>
 /// <para>
 /// Thread safety: every member may be called concurrently. <see cref="AddAsync"/> and <see cref="RecordAsync"/>
@@ -34,11 +36,13 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
 {
     private const uint FileMagic = 0x4E4E4B45; // "EKNN"
     private const int FileVersion = 1;
+    private const int MaxDimensions = 1 << 16;
 
     private readonly IEmbeddingGenerator<string, Embedding<float>> _generator;
     private readonly KnnPredictorOptions _options;
     private readonly KnnIndex _index;
     private readonly string? _embeddingModelId;
+    private PriorTable? _priors;
 
     private KnnPredictor(IEmbeddingGenerator<string, Embedding<float>> generator, KnnPredictorOptions options, KnnIndex index)
     {
@@ -121,7 +125,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
             string? storedModelId = reader.ReadBoolean() ? reader.ReadString() : null;
             int dimensions = reader.ReadInt32();
             int count = reader.ReadInt32();
-            if (dimensions < 0 || count < 0 || (count > 0 && dimensions == 0))
+            if (dimensions < 0 || dimensions > MaxDimensions || count < 0 || (count > 0 && dimensions == 0))
             {
                 throw new InvalidDataException($"The KnnPredictor index is corrupt ({count} rows of {dimensions} dimensions).");
             }
@@ -143,7 +147,8 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
 
             string[] models = ReadNames(reader, "model");
             string[] tasks = ReadNames(reader, "task");
-            var items = new KnnItem[count];
+            // Grown as read, not allocated from the stored count: a corrupt count must end in "truncated", not in a huge allocation.
+            var items = new List<KnnItem>(Math.Min(count, 1 << 16));
             for (int i = 0; i < count; i++)
             {
                 int task = reader.ReadInt32();
@@ -167,10 +172,16 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                     list[o] = new KnnOutcome(model, score, tokens);
                 }
 
-                items[i] = new KnnItem(task, list);
+                items.Add(new KnnItem(task, list));
             }
 
-            float[] vectors = new float[checked(count * dimensions)];
+            long floats = (long)count * dimensions;
+            if (floats > Array.MaxLength || (stream.CanSeek && stream.Length - stream.Position < (floats * sizeof(float)) + 32))
+            {
+                throw new EndOfStreamException(); // fewer bytes than the header promises: truncated or corrupt
+            }
+
+            float[] vectors = new float[floats];
             hashing.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vectors.AsSpan()));
             if (!BitConverter.IsLittleEndian)
             {
@@ -198,7 +209,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                 throw new InvalidDataException("The KnnPredictor index is corrupt (checksum mismatch).");
             }
 
-            predictor._index.Restore(dimensions, models, tasks, vectors, items);
+            predictor._index.Restore(dimensions, models, tasks, vectors, [.. items]);
             return predictor;
         }
         catch (EndOfStreamException ex)
@@ -324,7 +335,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
         int m = result.ModelCount;
         int k = queryVectors.IsEmpty ? 0 : Math.Min(_options.K, snapshot.Count);
         IReadOnlyList<ModelProfile> models = result.Models;
-        var priors = new PriorTable(snapshot, _options.PriorPseudoCount);
+        PriorTable priors = PriorsOf(snapshot);
 
         // Stored model index → result column (-1: not asked for), and result column → stored model (-1: never seen).
         int[] columnOf = new int[snapshot.Models.Length];
@@ -351,6 +362,8 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
         try
         {
             double beta = _options.Shrinkage;
+            bool pool = _options.PoolDifficulty;
+            double poolShrinkage = _options.DifficultyShrinkage;
             double exponent = _options.SimilarityExponent;
             float minSimilarity = (float)_options.MinSimilarity;
             Span<double> acc = m <= 64 ? stackalloc double[4 * m] : new double[4 * m];
@@ -363,6 +376,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                 SchedulingQuery query = queries[i];
                 int slot = _options.UseTaskPriors && query.Task is { } task && snapshot.TaskIndex.TryGetValue(task, out int t) ? t + 1 : 0;
                 acc.Clear();
+                double pooledSum = 0, pooledWeight = 0;
                 for (int nb = 0; nb < k; nb++)
                 {
                     float s = similarities![(i * k) + nb];
@@ -372,8 +386,16 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                     }
 
                     double w = exponent == 1 ? s : Math.Pow(s, exponent);
-                    foreach (KnnOutcome o in snapshot.Item(rows![(i * k) + nb]).Outcomes)
+                    KnnItem item = snapshot.Item(rows![(i * k) + nb]);
+                    int itemSlot = _options.UseTaskPriors && item.Task >= 0 ? item.Task + 1 : 0;
+                    foreach (KnnOutcome o in item.Outcomes)
                     {
+                        if (pool && !float.IsNaN(o.Score))
+                        {
+                            pooledSum += w * (o.Score - priors.QualityOf(itemSlot, o.Model));
+                            pooledWeight += w;
+                        }
+
                         int c = columnOf[o.Model];
                         if (c < 0)
                         {
@@ -394,6 +416,11 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                 for (int c = 0; c < m; c++)
                 {
                     (double priorQuality, double priorTokens) = priors.Of(slot, storedOf[c]);
+                    if (pooledWeight + poolShrinkage > 0)
+                    {
+                        priorQuality = Math.Clamp(priorQuality + (pooledSum / (pooledWeight + poolShrinkage)), 0, 1);
+                    }
+
                     double quality = graded[c] + beta > 0 ? (scoreSum[c] + (beta * priorQuality)) / (graded[c] + beta) : priorQuality;
                     double tokens = counted[c] + beta > 0 ? (tokenSum[c] + (beta * priorTokens)) / (counted[c] + beta) : priorTokens;
                     quality = Math.Clamp(quality, 0, 1);
@@ -571,64 +598,84 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
         return names;
     }
 
+    /// <summary>Returns the priors of <paramref name="snapshot"/>, computed once per snapshot and shared by concurrent predictions.</summary>
+    private PriorTable PriorsOf(KnnSnapshot snapshot)
+    {
+        PriorTable? cached = Volatile.Read(ref _priors);
+        if (cached is not null && ReferenceEquals(cached.Snapshot, snapshot))
+        {
+            return cached;
+        }
+
+        var table = new PriorTable(snapshot, _options.PriorPseudoCount);
+        Volatile.Write(ref _priors, table);
+        return table;
+    }
+
     /// <summary>
-    /// The hierarchical priors of one snapshot, per slot (0 overall, 1 + task), computed on first use: the mean over
-    /// models, each model's overall rate shrunk toward it, and each model's rate in a task shrunk toward its overall rate.
+    /// The hierarchical priors of one snapshot, per slot (0 overall, 1 + task) and stored model, in flat arrays: the
+    /// mean over models, each model's overall rate shrunk toward it, and each model's rate in a task shrunk toward its
+    /// overall rate. Immutable once built.
     /// </summary>
     private sealed class PriorTable
     {
-        private readonly KnnSnapshot _snapshot;
-        private readonly double _pseudo;
-        private readonly (double[] Quality, double[] Tokens, double MeanQuality, double MeanTokens)?[] _slots;
+        private readonly int _models;
+        private readonly double[] _quality;
+        private readonly double[] _tokens;
+        private readonly double[] _meanQuality;
+        private readonly double[] _meanTokens;
 
         public PriorTable(KnnSnapshot snapshot, double pseudoCount)
         {
-            _snapshot = snapshot;
-            _pseudo = pseudoCount;
-            _slots = new (double[], double[], double, double)?[snapshot.Statistics.TaskCount + 1];
-        }
+            Snapshot = snapshot;
+            KnnStatistics stats = snapshot.Statistics;
+            int models = _models = stats.ModelCount;
+            int slots = stats.TaskCount + 1;
+            _quality = new double[slots * models];
+            _tokens = new double[slots * models];
+            _meanQuality = new double[slots];
+            _meanTokens = new double[slots];
 
-        /// <summary>Gets the prior quality and output tokens of a stored model (or -1 for unseen) in a slot.</summary>
-        public (double Quality, double Tokens) Of(int slot, int model)
-        {
-            (double[] quality, double[] tokens, double meanQuality, double meanTokens) = _slots[slot] ??= Compute(slot);
-            return model < 0 || model >= quality.Length ? (meanQuality, meanTokens) : (quality[model], tokens[model]);
-        }
-
-        private (double[], double[], double, double) Compute(int slot)
-        {
-            KnnStatistics stats = _snapshot.Statistics;
-            int models = stats.ModelCount;
-            var quality = new double[models];
-            var tokens = new double[models];
-            if (slot == 0)
-            {
-                // Mean over models of their raw rates: the prior of an unseen model and the anchor of a rare one.
-                (double meanQ, double meanT) = MeanOfRates(stats, 0, null, null);
-                for (int j = 0; j < models; j++)
-                {
-                    ReadOnlySpan<double> s = stats.Of(0, j);
-                    quality[j] = Shrink(s[0], s[1], meanQ);
-                    tokens[j] = Shrink(s[2], s[3], meanT);
-                }
-
-                return (quality, tokens, meanQ, meanT);
-            }
-
-            (double[] globalQ, double[] globalT, double globalMeanQ, double globalMeanT) = _slots[0] ??= Compute(0);
+            // Slot 0: the mean over models of their raw rates anchors rare models and is the prior of unseen ones.
+            // With no graded history at all, the neutral 0.5 and no output.
+            (double meanQ, double meanT) = MeanOfRates(stats, 0, null, null);
+            _meanQuality[0] = double.IsNaN(meanQ) ? 0.5 : meanQ;
+            _meanTokens[0] = double.IsNaN(meanT) ? 0 : meanT;
             for (int j = 0; j < models; j++)
             {
-                ReadOnlySpan<double> s = stats.Of(slot, j);
-                quality[j] = Shrink(s[0], s[1], globalQ[j]);
-                tokens[j] = Shrink(s[2], s[3], globalT[j]);
+                ReadOnlySpan<double> s = stats.Of(0, j);
+                _quality[j] = Shrink(s[0], s[1], _meanQuality[0], pseudoCount);
+                _tokens[j] = Shrink(s[2], s[3], _meanTokens[0], pseudoCount);
             }
 
-            (double taskMeanQ, double taskMeanT) = MeanOfRates(stats, slot, quality, tokens);
-            return (quality, tokens, double.IsNaN(taskMeanQ) ? globalMeanQ : taskMeanQ, double.IsNaN(taskMeanT) ? globalMeanT : taskMeanT);
+            for (int slot = 1; slot < slots; slot++)
+            {
+                Span<double> quality = _quality.AsSpan(slot * models, models);
+                Span<double> tokens = _tokens.AsSpan(slot * models, models);
+                for (int j = 0; j < models; j++)
+                {
+                    ReadOnlySpan<double> s = stats.Of(slot, j);
+                    quality[j] = Shrink(s[0], s[1], _quality[j], pseudoCount);
+                    tokens[j] = Shrink(s[2], s[3], _tokens[j], pseudoCount);
+                }
+
+                (double taskQ, double taskT) = MeanOfRates(stats, slot, quality, tokens);
+                _meanQuality[slot] = double.IsNaN(taskQ) ? _meanQuality[0] : taskQ;
+                _meanTokens[slot] = double.IsNaN(taskT) ? _meanTokens[0] : taskT;
+            }
         }
 
-        /// <summary>Mean over the models with data in the slot of their rates (raw, or the given shrunk ones); 0.5 and 0 when no model has data in slot 0, NaN in a task slot.</summary>
-        private static (double Quality, double Tokens) MeanOfRates(KnnStatistics stats, int slot, double[]? quality, double[]? tokens)
+        public KnnSnapshot Snapshot { get; }
+
+        /// <summary>Gets the prior quality of a stored model (which must exist) in a slot.</summary>
+        public double QualityOf(int slot, int model) => _quality[(slot * _models) + model];
+
+        /// <summary>Gets the prior quality and output tokens of a stored model, or of an unseen one (-1), in a slot.</summary>
+        public (double Quality, double Tokens) Of(int slot, int model) =>
+            model < 0 ? (_meanQuality[slot], _meanTokens[slot]) : (_quality[(slot * _models) + model], _tokens[(slot * _models) + model]);
+
+        /// <summary>Mean over the models with data in the slot of their rates (raw, or the given shrunk ones); NaN when none has data.</summary>
+        private static (double Quality, double Tokens) MeanOfRates(KnnStatistics stats, int slot, ReadOnlySpan<double> quality, ReadOnlySpan<double> tokens)
         {
             double q = 0, t = 0;
             int nq = 0, nt = 0;
@@ -637,23 +684,21 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                 ReadOnlySpan<double> s = stats.Of(slot, j);
                 if (s[1] > 0)
                 {
-                    q += quality?[j] ?? (s[0] / s[1]);
+                    q += quality.IsEmpty ? s[0] / s[1] : quality[j];
                     nq++;
                 }
 
                 if (s[3] > 0)
                 {
-                    t += tokens?[j] ?? (s[2] / s[3]);
+                    t += tokens.IsEmpty ? s[2] / s[3] : tokens[j];
                     nt++;
                 }
             }
 
-            double fallbackQ = slot == 0 ? 0.5 : double.NaN;
-            double fallbackT = slot == 0 ? 0 : double.NaN;
-            return (nq > 0 ? q / nq : fallbackQ, nt > 0 ? t / nt : fallbackT);
+            return (nq > 0 ? q / nq : double.NaN, nt > 0 ? t / nt : double.NaN);
         }
 
-        private double Shrink(double sum, double count, double anchor) =>
-            count + _pseudo > 0 ? (sum + (_pseudo * anchor)) / (count + _pseudo) : anchor;
+        private static double Shrink(double sum, double count, double anchor, double pseudoCount) =>
+            count + pseudoCount > 0 ? (sum + (pseudoCount * anchor)) / (count + pseudoCount) : anchor;
     }
 }

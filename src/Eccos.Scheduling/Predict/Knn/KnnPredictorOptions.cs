@@ -1,6 +1,10 @@
 namespace Eccos.Scheduling;
 
 /// <summary>Options of a <see cref="KnnPredictor"/>. The defaults were chosen by measurement on MMLU-Pro (docs/knn.md).</summary>
+/// <remarks>
+/// A plain mutable object, not thread-safe. The predictor validates and copies it when created or loaded, so changing
+/// it afterwards does not affect that predictor.
+/// </remarks>
 public sealed class KnnPredictorOptions
 {
     /// <summary>
@@ -13,9 +17,9 @@ public sealed class KnnPredictorOptions
     /// Gets or sets the weight of the prior in the neighbour average, in units of one neighbour at similarity 1:
     /// a = (Σ w·score + Shrinkage·prior) / (Σ w + Shrinkage), where the sums run over the neighbours that have a
     /// graded output of the model. Predicted output tokens shrink the same way. 0 means no shrinkage (the prior is
-    /// used only when no neighbour has the model). Default: 8.
+    /// used only when no neighbour has the model). Default: 16.
     /// </summary>
-    public double Shrinkage { get; set; } = 8;
+    public double Shrinkage { get; set; } = 16;
 
     /// <summary>
     /// Gets or sets the pseudo-count of the hierarchical prior: a model's overall success rate (and mean output
@@ -41,6 +45,21 @@ public sealed class KnnPredictorOptions
     /// Default: 0 (neighbours pointing away from the query never count).
     /// </summary>
     public double MinSimilarity { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the neighbours' results for every model give the query a difficulty
+    /// that shifts each model's prior before the per-model shrinkage: the similarity-weighted mean, over all graded
+    /// outputs of the neighbours (any model), of score − that model's prior for the neighbour's task, shrunk by
+    /// <see cref="DifficultyShrinkage"/>. A model then borrows evidence from the other models' results on similar
+    /// queries (on MMLU-Pro: AUC +0.004). Default: <see langword="true"/>.
+    /// </summary>
+    public bool PoolDifficulty { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets the shrinkage of the pooled difficulty toward 0, in units of one graded output of a neighbour at
+    /// similarity 1. Default: 8.
+    /// </summary>
+    public double DifficultyShrinkage { get; set; } = 8;
 
     /// <summary>
     /// Gets or sets how many texts go to the embedding generator per call when building or extending the index.
@@ -76,6 +95,11 @@ public sealed class KnnPredictorOptions
             throw new ArgumentOutOfRangeException(Name, MinSimilarity, "KnnPredictorOptions.MinSimilarity must lie in [-1, 1).");
         }
 
+        if (!double.IsFinite(DifficultyShrinkage) || DifficultyShrinkage < 0)
+        {
+            throw new ArgumentOutOfRangeException(Name, DifficultyShrinkage, "KnnPredictorOptions.DifficultyShrinkage must be a finite, non-negative number.");
+        }
+
         if (EmbeddingBatchSize < 1)
         {
             throw new ArgumentOutOfRangeException(Name, EmbeddingBatchSize, "KnnPredictorOptions.EmbeddingBatchSize must be at least 1.");
@@ -89,6 +113,8 @@ public sealed class KnnPredictorOptions
             UseTaskPriors = UseTaskPriors,
             SimilarityExponent = SimilarityExponent,
             MinSimilarity = MinSimilarity,
+            PoolDifficulty = PoolDifficulty,
+            DifficultyShrinkage = DifficultyShrinkage,
             EmbeddingBatchSize = EmbeddingBatchSize,
         };
     }

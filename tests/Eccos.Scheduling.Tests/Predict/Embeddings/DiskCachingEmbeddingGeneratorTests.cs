@@ -114,6 +114,15 @@ public class DiskCachingEmbeddingGeneratorTests
     }
 
     [Test]
+    public void Disposing_the_cache_disposes_the_inner_generator()
+    {
+        var inner = new FakeEmbeddingGenerator(3);
+        var cached = new DiskCachingEmbeddingGenerator(inner, _directory);
+        cached.Dispose();
+        Assert.That(inner.Disposed, Is.True);
+    }
+
+    [Test]
     public async Task Cancellation_is_honoured()
     {
         using var cached = new DiskCachingEmbeddingGenerator(new FakeEmbeddingGenerator(3), _directory);

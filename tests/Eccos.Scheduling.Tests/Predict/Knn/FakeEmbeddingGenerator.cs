@@ -18,6 +18,8 @@ internal sealed class FakeEmbeddingGenerator(int dimensions, string modelId = "f
 
     public TimeSpan Delay { get; set; }
 
+    public bool Disposed { get; private set; }
+
     public static string Text(params float[] vector) =>
         "v:" + string.Join(",", vector.Select(f => f.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
 
@@ -52,9 +54,7 @@ internal sealed class FakeEmbeddingGenerator(int dimensions, string modelId = "f
         serviceType == typeof(EmbeddingGeneratorMetadata) ? new EmbeddingGeneratorMetadata("fake", null, modelId, dimensions)
         : serviceType.IsInstanceOfType(this) ? this : null;
 
-    public void Dispose()
-    {
-    }
+    public void Dispose() => Disposed = true;
 
     private float[] VectorOf(string text)
     {

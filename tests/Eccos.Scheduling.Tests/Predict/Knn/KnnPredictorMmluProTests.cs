@@ -25,11 +25,11 @@ public class KnnPredictorMmluProTests
 
         Assert.Multiple(() =>
         {
-            // Measured: per-task prior AUC 0.700, per-model 0.642; kNN on the fitted hashing embedder 0.717 / 0.670.
+            // Measured: per-task prior AUC 0.700, per-model 0.642; kNN on the fitted hashing embedder 0.721 / 0.676.
             Assert.That(prior.Auc, Is.EqualTo(0.700).Within(0.005), "the per-task prior the team measured");
-            Assert.That(metrics.Auc, Is.GreaterThanOrEqualTo(prior.Auc + 0.01));
-            Assert.That(metrics.Auc, Is.GreaterThanOrEqualTo(0.71));
-            Assert.That(metrics.MeanPerModelAuc, Is.GreaterThanOrEqualTo(prior.MeanPerModelAuc + 0.02));
+            Assert.That(metrics.Auc, Is.GreaterThanOrEqualTo(prior.Auc + 0.015));
+            Assert.That(metrics.Auc, Is.GreaterThanOrEqualTo(0.715));
+            Assert.That(metrics.MeanPerModelAuc, Is.GreaterThanOrEqualTo(prior.MeanPerModelAuc + 0.025));
             Assert.That(metrics.Brier, Is.LessThan(prior.Brier));
             Assert.That(metrics.Ece, Is.LessThan(0.03));
             Assert.That(metrics.OutputTokensMae, Is.LessThan(prior.OutputTokensMae));

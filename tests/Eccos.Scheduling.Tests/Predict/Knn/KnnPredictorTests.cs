@@ -72,7 +72,7 @@ public class KnnPredictorTests
         ];
         SchedulingQuery[] query = [new(FakeEmbeddingGenerator.Text(1, 0), 100)];
 
-        KnnPredictor plain = await KnnPredictor.CreateAsync(history, generator, new KnnPredictorOptions { K = 3, Shrinkage = 0 });
+        KnnPredictor plain = await KnnPredictor.CreateAsync(history, generator, new KnnPredictorOptions { K = 3, Shrinkage = 0, PoolDifficulty = false });
         PredictionMatrix p = await plain.PredictAsync(query, [Cheap]);
         Assert.Multiple(() =>
         {
@@ -82,7 +82,7 @@ public class KnnPredictorTests
         });
 
         // Prior of "cheap": 2 of 3 right, 30 tokens on average (one model only, so shrinking toward the mean over models changes nothing).
-        KnnPredictor shrunk = await KnnPredictor.CreateAsync(history, generator, new KnnPredictorOptions { K = 3, Shrinkage = 2 });
+        KnnPredictor shrunk = await KnnPredictor.CreateAsync(history, generator, new KnnPredictorOptions { K = 3, Shrinkage = 2, PoolDifficulty = false });
         p = await shrunk.PredictAsync(query, [Cheap]);
         Assert.Multiple(() =>
         {
@@ -106,7 +106,7 @@ public class KnnPredictorTests
         double previous = double.PositiveInfinity;
         foreach (double beta in new[] { 0.0, 0.5, 2, 8, 1e6 })
         {
-            KnnPredictor predictor = await KnnPredictor.CreateAsync(history, generator, new KnnPredictorOptions { K = 1, Shrinkage = beta });
+            KnnPredictor predictor = await KnnPredictor.CreateAsync(history, generator, new KnnPredictorOptions { K = 1, Shrinkage = beta, PoolDifficulty = false });
             double q = (await predictor.PredictAsync(query, [Cheap])).Quality[0];
             Assert.That(q, Is.LessThan(previous), $"shrinkage {beta}");
             previous = q;
@@ -125,7 +125,7 @@ public class KnnPredictorTests
             Record("b", [0.6f, 0.8f], null, new ModelOutcome("strong", 0, 100)),
             Record("d", [-1, 0], null, new ModelOutcome("cheap", 0, 30), new ModelOutcome("strong", 1, 200)),
         ];
-        var options = new KnnPredictorOptions { K = 3, Shrinkage = 1, PriorPseudoCount = 0 };
+        var options = new KnnPredictorOptions { K = 3, Shrinkage = 1, PriorPseudoCount = 0, PoolDifficulty = false };
         KnnPredictor predictor = await KnnPredictor.CreateAsync(history, generator, options);
         var unseen = new ModelProfile("never-seen", 1, 1);
         PredictionMatrix p = await predictor.PredictAsync([new(FakeEmbeddingGenerator.Text(1, 0), 50)], [Cheap, Strong, unseen]);
@@ -145,6 +145,30 @@ public class KnnPredictorTests
     }
 
     [Test]
+    public async Task Pooled_difficulty_from_all_models_of_the_neighbours_shifts_the_prior()
+    {
+        var generator = new FakeEmbeddingGenerator(2);
+        OutcomeRecord[] history =
+        [
+            Record("a", [1, 0], null, new ModelOutcome("cheap", 1, 10), new ModelOutcome("strong", 1, 10)),
+            Record("b", [-1, 0], null, new ModelOutcome("cheap", 0, 10), new ModelOutcome("strong", 0, 10)),
+        ];
+        SchedulingQuery[] query = [new(FakeEmbeddingGenerator.Text(1, 0), 10)];
+        var options = new KnnPredictorOptions { K = 2, Shrinkage = 1, PriorPseudoCount = 0, DifficultyShrinkage = 2 };
+        KnnPredictor pooled = await KnnPredictor.CreateAsync(history, generator, options);
+        options.PoolDifficulty = false;
+        KnnPredictor plain = await KnnPredictor.CreateAsync(history, generator, options);
+
+        // Priors 0.5 each. Neighbour "a" (similarity 1) beat both priors by 0.5: difficulty = (0.5 + 0.5) / (2 + 2) = 0.25,
+        // so cheap shrinks toward 0.75 instead of 0.5 — even though only cheap is asked for.
+        Assert.Multiple(async () =>
+        {
+            Assert.That((await pooled.PredictAsync(query, [Cheap])).Quality[0], Is.EqualTo((1 + 0.75) / 2).Within(1e-9));
+            Assert.That((await plain.PredictAsync(query, [Cheap])).Quality[0], Is.EqualTo((1 + 0.5) / 2).Within(1e-9));
+        });
+    }
+
+    [Test]
     public async Task Outputs_without_a_score_count_for_length_only()
     {
         var generator = new FakeEmbeddingGenerator(2);
@@ -153,7 +177,7 @@ public class KnnPredictorTests
             Record("a", [1, 0], null, new ModelOutcome("cheap", null, 40)),
             Record("e", [0.6f, 0.8f], null, new ModelOutcome("cheap", 1, 10)),
         ];
-        KnnPredictor predictor = await KnnPredictor.CreateAsync(history, generator, new KnnPredictorOptions { K = 2, Shrinkage = 0 });
+        KnnPredictor predictor = await KnnPredictor.CreateAsync(history, generator, new KnnPredictorOptions { K = 2, Shrinkage = 0, PoolDifficulty = false });
         PredictionMatrix p = await predictor.PredictAsync([new(FakeEmbeddingGenerator.Text(1, 0), 0)], [Cheap]);
         Assert.Multiple(() =>
         {
@@ -210,6 +234,25 @@ public class KnnPredictorTests
             Assert.That(generator.Calls, Is.Zero, "nothing to search: no embedding needed");
         });
         Assert.That(() => p.Validate(), Throws.Nothing);
+    }
+
+    [Test]
+    public async Task A_history_without_grades_predicts_neutral_quality_and_recorded_lengths()
+    {
+        var generator = new FakeEmbeddingGenerator(2);
+        OutcomeRecord[] history =
+        [
+            Record("a", [1, 0], "t", new ModelOutcome("cheap", null, 40)),
+            Record("b", [0, 1], "t", new ModelOutcome("cheap", null, 20)),
+        ];
+        KnnPredictor predictor = await KnnPredictor.CreateAsync(history, generator, new KnnPredictorOptions { K = 0 });
+        PredictionMatrix p = await predictor.PredictAsync([new("x", 1, "t"), new("y", 1)], [Cheap, Strong]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(p.Quality.ToArray(), Is.EqualTo((double[])[0.5, 0.5, 0.5, 0.5]));
+            Assert.That(p.OutputTokens[0], Is.EqualTo(30).Within(1e-9));
+            Assert.That(p.OutputTokens[1], Is.EqualTo(30).Within(1e-9), "an unseen model gets the mean length over models");
+        });
     }
 
     [Test]
@@ -272,6 +315,15 @@ public class KnnPredictorTests
         future[4] = 99;
         Assert.That(() => KnnPredictor.Load(new MemoryStream(future), generator),
             Throws.TypeOf<InvalidDataException>().With.Message.Contains("version 99"));
+        // magic 4, version 4, has-model-id 1, "fake" 1 + 4, dimensions 4, then the row count: claim int.MaxValue rows.
+        byte[] huge = (byte[])bytes.Clone();
+        BitConverter.GetBytes(int.MaxValue).CopyTo(huge, 18);
+        Assert.That(() => KnnPredictor.Load(new MemoryStream(huge), generator),
+            Throws.TypeOf<InvalidDataException>().With.Message.Contains("corrupt at row 40"), "reads into the vectors, never allocates 2^31 rows");
+        byte[] wideRows = (byte[])bytes.Clone();
+        BitConverter.GetBytes(1 << 20).CopyTo(wideRows, 14);
+        Assert.That(() => KnnPredictor.Load(new MemoryStream(wideRows), new FakeEmbeddingGenerator(1 << 20)),
+            Throws.TypeOf<InvalidDataException>().With.Message.Contains("corrupt"));
         Assert.That(() => KnnPredictor.Load(new MemoryStream(bytes), new FakeEmbeddingGenerator(8, "other-model")),
             Throws.ArgumentException.With.Message.Contains("other-model").And.Message.Contains("fake"));
         Assert.That(() => KnnPredictor.Load(new MemoryStream(bytes), new FakeEmbeddingGenerator(16)),
