@@ -30,8 +30,9 @@ internal sealed class PredictorCatalog
     public IReadOnlyList<string> Embedders => [.. _embedders.Values];
 
     /// <summary>
-    /// The predictors of the library, in report order: <c>knn</c> (kNN over query embeddings), <c>hybrid</c> (a
-    /// validation-fitted blend of the others), <c>task-prior</c> (shrunk per-task rates). Components are fitted once
+    /// The predictors of the library, in report order: <c>knn</c> (kNN over query embeddings), <c>ml</c> (the ML.NET
+    /// trained predictor of Eccos.Scheduling.ML), <c>hybrid</c> (a validation-fitted blend of the other three),
+    /// <c>task-prior</c> (shrunk per-task rates). Components are fitted once
     /// per run and shared (the hybrid blends the very knn and task-prior that are evaluated on their own). Embedders:
     /// <c>hashing</c> (fitted on the training texts; microseconds per text, not cached) and <c>minilm</c>
     /// (all-MiniLM-L6-v2, about 90 ms per text, cached on disk).
@@ -44,6 +45,7 @@ internal sealed class PredictorCatalog
             .RegisterEmbedder(DefaultEmbedder, static (c, _) => HashingEmbeddingGenerator.Fit(c.Train.Select(r => r.Query)))
             .RegisterEmbedder("minilm", static (_, e) => new DiskCachingEmbeddingGenerator(new MiniLMEmbeddingGenerator(), Path.Combine(e.CacheDirectory, "minilm")))
             .Register("knn", embedder => new EvaluationPredictor("knn", (c, ct) => components.KnnAsync(c, embedder, ct)))
+            .Register("ml", _ => new EvaluationPredictor("ml", (c, ct) => components.MlAsync(c, ct)))
             .Register("hybrid", embedder => new EvaluationPredictor("hybrid", (c, ct) => components.HybridAsync(c, embedder, ct)))
             .Register("task-prior", _ => new EvaluationPredictor("task-prior", (c, ct) => components.TaskPriorAsync(c)));
     }

@@ -1,10 +1,11 @@
+using Eccos.Scheduling.ML;
 using Microsoft.Extensions.AI;
 
 namespace Eccos.Scheduling.Cli;
 
 /// <summary>
-/// Fits the library's predictors for one <c>eccos evaluate</c> run, each at most once: the hybrid reuses the kNN and
-/// task-prior predictors that are also evaluated on their own.
+/// Fits the library's predictors for one <c>eccos evaluate</c> run, each at most once: the hybrid reuses the kNN, ML
+/// and task-prior predictors that are also evaluated on their own.
 /// </summary>
 /// <remarks>
 /// Fits are remembered per run (keyed by the run's training records) and per embedder. The evaluator fits predictors
@@ -24,12 +25,18 @@ internal sealed class StandardPredictors(IReadOnlyDictionary<string, Func<Predic
             return await KnnPredictor.CreateAsync(context.Train, generator, cancellationToken: cancellationToken).ConfigureAwait(false);
         }));
 
+    public ValueTask<IPredictor> MlAsync(PredictorFitContext context, CancellationToken cancellationToken) =>
+        new(Once(context, "ml", () => Task.Run<IPredictor>(
+            () => new MlPredictorTrainer(new MlPredictorOptions { Seed = context.Seed }).Fit(context.Train, context.Catalog.Models, cancellationToken),
+            cancellationToken)));
+
     public ValueTask<IPredictor> HybridAsync(PredictorFitContext context, EmbedderChoice embedder, CancellationToken cancellationToken) =>
         new(Once(context, "hybrid:" + embedder.Name, async () =>
         {
             IPredictor knn = await KnnAsync(context, embedder, cancellationToken).ConfigureAwait(false);
+            IPredictor ml = await MlAsync(context, cancellationToken).ConfigureAwait(false);
             IPredictor prior = await TaskPriorAsync(context).ConfigureAwait(false);
-            return await HybridPredictor.FitAsync([knn, prior], context.Validation, context.Catalog.Models, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await HybridPredictor.FitAsync([knn, ml, prior], context.Validation, context.Catalog.Models, cancellationToken: cancellationToken).ConfigureAwait(false);
         }));
 
     private Task<IPredictor> Once(PredictorFitContext context, string key, Func<Task<IPredictor>> fit)
