@@ -29,6 +29,19 @@ internal sealed class Placement
     {
         int n = predictions.QueryCount;
         int m = predictions.ModelCount;
+        long totalCap = 0;
+        for (int j = 0; j < m; j++)
+        {
+            totalCap += Math.Min(capacities[j], n);
+        }
+
+        if (!predictions.Eligible.Contains(false))
+        {
+            // one group: every query may go anywhere
+            int all = (int)Math.Min(n, totalCap);
+            return new Placement(all, new int[n], [all]);
+        }
+
         bool[] eligible = predictions.Eligible.ToArray();
         var groups = new Dictionary<int, int>(new RowComparer(eligible, m));
         var groupOf = new int[n];
@@ -49,18 +62,7 @@ internal sealed class Placement
         }
 
         int gc = first.Count;
-        long totalCap = 0;
-        for (int j = 0; j < m; j++)
-        {
-            totalCap += Math.Min(capacities[j], n);
-        }
-
         var placed = new int[gc];
-        if (gc == 1 && Array.TrueForAll(eligible.AsSpan(0, m).ToArray(), e => e))
-        {
-            placed[0] = (int)Math.Min(n, totalCap);
-            return new Placement(placed[0], groupOf, placed);
-        }
 
         // nodes: 0 source, 1..gc groups, gc+1..gc+m models, gc+m+1 sink
         var flow = new MaxFlow(gc + m + 2);

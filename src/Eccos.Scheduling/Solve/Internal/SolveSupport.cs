@@ -67,13 +67,11 @@ internal static class SolveSupport
             return null;
         }
 
-        var full = SolverProblem.Create(predictions, constraints, caps);
+        using var full = SolverProblem.Create(predictions, constraints, caps);
         double t = 0;
         if (full.HasSide)
         {
-            double[] bpT = new double[16];
-            double[] bpW = new double[16];
-            t = DualKernels.MaximizeOverT(full, new double[full.M], ref bpT, ref bpW);
+            t = new LineSearch(full).MaximizeOverT(new double[full.M], 1);
             if (!double.IsFinite(t))
             {
                 t = 0;
