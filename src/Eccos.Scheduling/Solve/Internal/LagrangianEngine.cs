@@ -41,6 +41,7 @@ internal sealed class LagrangianEngine
     private readonly GreedyRepair _repair;
     private readonly LineSearch _line;
     private int[]? _minG;
+    private double _patternStep = 0.25;
     private double _minGValue;
 
     public LagrangianEngine(SolverProblem p, LagrangianSolverOptions options, CancellationToken cancellationToken)
@@ -249,11 +250,13 @@ internal sealed class LagrangianEngine
             return d;
         }
 
-        double s = _line.Maximize(t, _mu, dt, _direction, sMax, 1);
+        double s = _line.Maximize(t, _mu, dt, _direction, sMax, _patternStep, _argD);
         if (!(s > 0) || !double.IsFinite(s))
         {
             return d;
         }
+
+        _patternStep = s;
 
         t = Math.Max(0, t + (s * dt));
         for (int j = 0; j < p.M; j++)

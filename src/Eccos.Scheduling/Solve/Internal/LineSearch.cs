@@ -59,8 +59,9 @@ internal sealed class LineSearch
     /// <param name="dmu">The direction, μ.</param>
     /// <param name="sMax">The end of the ray (where a multiplier would turn negative), possibly +∞.</param>
     /// <param name="guess">Where to start looking; any value when unknown.</param>
+    /// <param name="argAtStart">The argmin at s = 0 when the caller has it (saves a pass); else null.</param>
     /// <returns>The optimal s; +∞ when the dual rises without end (the side constraint cannot be met).</returns>
-    public double Maximize(double t0, ReadOnlySpan<double> mu0, double dt, ReadOnlySpan<double> dmu, double sMax, double guess)
+    public double Maximize(double t0, ReadOnlySpan<double> mu0, double dt, ReadOnlySpan<double> dmu, double sMax, double guess, double[]? argAtStart = null)
     {
         SolverProblem p = _p;
         double target = 0;
@@ -86,8 +87,20 @@ internal sealed class LineSearch
         int spare = 2;
         double sLo = Math.Min(guess / ratio, sMax);
         double sHi = Math.Min(guess * ratio, sMax);
-        double slopeLo = Slope(t0, mu0, dt, dmu, sLo, _arg[lo]);
+        double slopeLo;
         double slopeHi = double.NaN;
+        if (argAtStart is not null)
+        {
+            // the bracket starts at the known point s = 0
+            argAtStart.AsSpan(0, p.N).CopyTo(_arg[lo]);
+            sLo = 0;
+            slopeLo = SlopeOf(dt, dmu, _arg[lo]);
+        }
+        else
+        {
+            slopeLo = Slope(t0, mu0, dt, dmu, sLo, _arg[lo]);
+        }
+
         while (slopeLo <= target)
         {
             // the dual already falls at sLo: the optimum is below
@@ -209,6 +222,13 @@ internal sealed class LineSearch
         }
 
         DualKernels.BestTwo(p, t0 + (s * dt), _mu, _best, _second, arg);
+        return SlopeOf(dt, dmu, arg);
+    }
+
+    /// <summary>S at a point whose argmin is <paramref name="arg"/>.</summary>
+    private double SlopeOf(double dt, ReadOnlySpan<double> dmu, double[] arg)
+    {
+        SolverProblem p = _p;
         Array.Clear(_load);
         double sumG = 0;
         int n = p.N;
