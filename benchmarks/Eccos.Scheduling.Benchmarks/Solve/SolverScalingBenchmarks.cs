@@ -14,6 +14,7 @@ namespace Eccos.Scheduling.Benchmarks.Solve;
 /// The gap each solve reached is written to the log once per parameter set (look for "gap").
 /// </remarks>
 [MemoryDiagnoser]
+[MedianColumn]
 public class SolverScalingBenchmarks
 {
     private readonly LagrangianAssignmentSolver _lagrangian = new();

@@ -254,11 +254,11 @@ internal sealed class LineSearch
         SolverProblem p = _p;
         int n = p.N;
         int m = p.M;
-        double[] f = p.F;
-        double[] g = p.G;
         double tLo = t0 + (sLo * dt);
         Span<double> baseRow = m <= 128 ? stackalloc double[m] : new double[m];
         Span<double> slopeRow = m <= 128 ? stackalloc double[m] : new double[m];
+        Span<double> fRow = m <= 128 ? stackalloc double[m] : new double[m];
+        Span<double> gRow = m <= 128 ? stackalloc double[m] : new double[m];
         int count = 0;
         for (int i = 0; i < n; i++)
         {
@@ -267,12 +267,12 @@ internal sealed class LineSearch
                 continue;
             }
 
-            // lines in the offset u = s − sLo
+            // lines in the offset u = s − sLo, from the row-major source (the column-major arrays would cost M misses)
+            p.Row(i, fRow, gRow);
             for (int j = 0; j < m; j++)
             {
-                int k = (j * n) + i;
-                baseRow[j] = f[k] + (tLo * g[k]) + mu0[j] + (sLo * dmu[j]);
-                slopeRow[j] = (dt == 0 ? 0 : dt * g[k]) + dmu[j];
+                baseRow[j] = fRow[j] + (tLo * gRow[j]) + mu0[j] + (sLo * dmu[j]);
+                slopeRow[j] = (dt == 0 ? 0 : dt * gRow[j]) + dmu[j];
             }
 
             int cur = (int)argLo[i];

@@ -23,8 +23,10 @@ internal sealed class SolverProblem : IDisposable
 {
     private bool _disposed;
 
-    private SolverProblem(int n, int m, bool budgetMode, double[] f, double[] g, double limit, int[] capacity, int[] queryIndex, bool allEligible, double fScale, double gScale)
+    private SolverProblem(
+        PredictionMatrix source, int n, int m, bool budgetMode, double[] f, double[] g, double limit, int[] capacity, int[] queryIndex, bool allEligible, double fScale, double gScale)
     {
+        Source = source;
         FScale = fScale;
         GScale = gScale;
         N = n;
@@ -37,6 +39,9 @@ internal sealed class SolverProblem : IDisposable
         QueryIndex = queryIndex;
         AllEligible = allEligible;
     }
+
+    /// <summary>Gets the predictions this problem was built from (row-major: one query's values are adjacent).</summary>
+    public PredictionMatrix Source { get; }
 
     /// <summary>Gets n, the queries of this problem (rows).</summary>
     public int N { get; }
@@ -99,6 +104,36 @@ internal sealed class SolverProblem : IDisposable
             _disposed = true;
             ArrayPool<double>.Shared.Return(F);
             ArrayPool<double>.Shared.Return(G);
+        }
+    }
+
+    /// <summary>
+    /// Fills f and g of one query for every model from the row-major source (the same values as
+    /// <see cref="F"/> and <see cref="G"/>, but one or two cache lines instead of M).
+    /// </summary>
+    /// <param name="i">The query (row of this problem).</param>
+    /// <param name="f">Receives f per model (+∞ where ineligible).</param>
+    /// <param name="g">Receives g per model (0 where ineligible).</param>
+    public void Row(int i, Span<double> f, Span<double> g)
+    {
+        int m = M;
+        int row = QueryIndex[i] * m;
+        ReadOnlySpan<double> quality = Source.Quality.Slice(row, m);
+        ReadOnlySpan<double> cost = Source.Cost.Slice(row, m);
+        ReadOnlySpan<bool> eligible = Source.Eligible.Slice(row, m);
+        double inverse = 1 / (BudgetMode ? GScale : FScale);
+        for (int j = 0; j < m; j++)
+        {
+            if (!eligible[j])
+            {
+                f[j] = double.PositiveInfinity;
+                g[j] = 0;
+                continue;
+            }
+
+            double c = cost[j] * inverse;
+            f[j] = BudgetMode ? -quality[j] : c;
+            g[j] = BudgetMode ? c : -quality[j];
         }
     }
 
@@ -209,6 +244,6 @@ internal sealed class SolverProblem : IDisposable
         double limit = budget
             ? constraints.CostBudget!.Value / costScale
             : constraints.QualityTarget > 0 ? -constraints.QualityTarget * (placed ?? n) : double.PositiveInfinity;
-        return new SolverProblem(n, m, budget, f, g, limit, cap, index, allEligible, fScale, gScale);
+        return new SolverProblem(predictions, n, m, budget, f, g, limit, cap, index, allEligible, fScale, gScale);
     }
 }
