@@ -64,7 +64,8 @@ public sealed class ExactAssignmentSolver : IAssignmentSolver
         double t = 0;
         if (p.HasSide)
         {
-            t = new LineSearch(p).MaximizeOverT(new double[m], 1);
+            var search = new LineSearch(p);
+            t = search.MaximizeOverT(new double[m], search.EstimateT(), spread: 1.3);
         }
 
         double tt = double.IsFinite(t) ? t : 0;

@@ -58,13 +58,7 @@ public class BaselineSolverTests
     [Test]
     public void Threshold_spills_to_the_next_choice_when_full_and_defers_when_nothing_is_left()
     {
-        var p = new PredictionMatrix(4, Three);
-        for (int i = 0; i < 4; i++)
-        {
-            p.Set(i, 0, 0.9, 0.001);
-            p.Set(i, 1, 0.9, 0.010);
-            p.Set(i, 2, 0.9, 0.050);
-        }
+        PredictionMatrix p = Uniform(4, (0.9, 0.001), (0.9, 0.010), (0.9, 0.050));
 
         var c = new AssignmentConstraints { QualityTarget = 0.8, Capacities = [2, 1, 0] };
         AssignmentResult r = new ThresholdAssignmentSolver().Solve(p, c);
@@ -79,13 +73,7 @@ public class BaselineSolverTests
     [Test]
     public void Single_model_sends_everything_it_can_to_its_model_and_names_an_unknown_one()
     {
-        var p = new PredictionMatrix(3, Three);
-        for (int i = 0; i < 3; i++)
-        {
-            p.Set(i, 0, 0.2, 0.001);
-            p.Set(i, 1, 0.5, 0.010);
-            p.Set(i, 2, 0.9, 0.050);
-        }
+        PredictionMatrix p = Uniform(3, (0.2, 0.001), (0.5, 0.010), (0.9, 0.050));
 
         p.EligibleRow(2)[2] = false;
         AssignmentResult r = new SingleModelAssignmentSolver("large").Solve(p, new AssignmentConstraints { Capacities = [3, 3, 1] });
@@ -98,13 +86,7 @@ public class BaselineSolverTests
     [Test]
     public void Cheapest_and_round_robin_follow_their_orders()
     {
-        var p = new PredictionMatrix(4, Three);
-        for (int i = 0; i < 4; i++)
-        {
-            p.Set(i, 0, 0.2, 0.003);
-            p.Set(i, 1, 0.5, 0.001);
-            p.Set(i, 2, 0.9, 0.002);
-        }
+        PredictionMatrix p = Uniform(4, (0.2, 0.003), (0.5, 0.001), (0.9, 0.002));
 
         Assert.That(new CheapestModelAssignmentSolver().Solve(p, new AssignmentConstraints { Capacities = [4, 2, 1] }).Assignments, Is.EqualTo(Ints(1, 1, 2, 0)));
         Assert.That(new RoundRobinAssignmentSolver().Solve(p, new AssignmentConstraints()).Assignments, Is.EqualTo(Ints(0, 1, 2, 0)));
@@ -144,4 +126,19 @@ public class BaselineSolverTests
     }
 
     private static int[] Ints(params int[] values) => values;
+
+    /// <summary>Every query gets the same (quality, cost) per model of <see cref="Three"/>.</summary>
+    private static PredictionMatrix Uniform(int n, params (double Quality, double Cost)[] perModel)
+    {
+        var p = new PredictionMatrix(n, Three);
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < perModel.Length; j++)
+            {
+                p.Set(i, j, perModel[j].Quality, perModel[j].Cost);
+            }
+        }
+
+        return p;
+    }
 }

@@ -141,7 +141,7 @@ internal sealed class GreedyRepair
         {
             if (_load[assign[i]] > cap[assign[i]])
             {
-                PushCapacityMove(assign, i, t);
+                PushBest(assign, i, MoveScan.Rule.Priced, t, _queue);
             }
         }
 
@@ -157,7 +157,7 @@ internal sealed class GreedyRepair
 
             if (_load[mv.Model] >= cap[mv.Model])
             {
-                PushCapacityMove(assign, mv.Query, t);
+                PushBest(assign, mv.Query, MoveScan.Rule.Priced, t, _queue);
                 continue;
             }
 
@@ -175,33 +175,6 @@ internal sealed class GreedyRepair
         return true;
     }
 
-    private void PushCapacityMove(int[] assign, int i, double t)
-    {
-        int j = assign[i];
-        double here = F(i, j) + (t * G(i, j));
-        int bestK = -1;
-        double bestPenalty = double.PositiveInfinity;
-        for (int k = 0; k < _p.M; k++)
-        {
-            if (k == j || _load[k] >= _p.Capacity[k] || !_p.IsEligible(i, k))
-            {
-                continue;
-            }
-
-            double penalty = F(i, k) + (t * G(i, k)) - here;
-            if (penalty < bestPenalty)
-            {
-                bestPenalty = penalty;
-                bestK = k;
-            }
-        }
-
-        if (bestK >= 0)
-        {
-            Add(_queue, new Move(i, bestK), bestPenalty);
-        }
-    }
-
     private bool FixSide(int[] assign)
     {
         _queue.Clear();
@@ -212,49 +185,15 @@ internal sealed class GreedyRepair
         {
             if (_load[mv.Model] >= _p.Capacity[mv.Model])
             {
-                PushSideMove(assign, mv.Query);
+                PushBest(assign, mv.Query, MoveScan.Rule.SaveG, 0, _queue);
                 continue;
             }
 
             MoveTo(assign, mv.Query, mv.Model);
-            PushSideMove(assign, mv.Query);
+            PushBest(assign, mv.Query, MoveScan.Rule.SaveG, 0, _queue);
         }
 
         return _sumG <= limit;
-    }
-
-    private void PushSideMove(int[] assign, int i)
-    {
-        int j = assign[i];
-        double fj = F(i, j);
-        double gj = G(i, j);
-        int bestK = -1;
-        double bestRatio = double.PositiveInfinity;
-        for (int k = 0; k < _p.M; k++)
-        {
-            if (k == j || _load[k] >= _p.Capacity[k] || !_p.IsEligible(i, k))
-            {
-                continue;
-            }
-
-            double saved = gj - G(i, k);
-            if (saved <= 0)
-            {
-                continue;
-            }
-
-            double ratio = (F(i, k) - fj) / saved;
-            if (ratio < bestRatio)
-            {
-                bestRatio = ratio;
-                bestK = k;
-            }
-        }
-
-        if (bestK >= 0)
-        {
-            Add(_queue, new Move(i, bestK), bestRatio);
-        }
     }
 
     private void CutCost(int[] assign)
@@ -271,7 +210,7 @@ internal sealed class GreedyRepair
                 MoveTo(assign, i, mv.Model);
             }
 
-            PushFreeMove(assign, i);
+            PushBest(assign, i, MoveScan.Rule.FreeCut, 0, _freeQueue);
         }
 
         // 2. moves that cut f by spending slack, best cut per unit of g first; slack only shrinks, so one pass
@@ -304,13 +243,14 @@ internal sealed class GreedyRepair
         }
     }
 
-    private void PushFreeMove(int[] assign, int i)
+    /// <summary>Queues query <paramref name="i"/>'s best move by <paramref name="rule"/> to a model with room, if any.</summary>
+    private void PushBest(int[] assign, int i, MoveScan.Rule rule, double parameter, PriorityQueue<Move, double> queue)
     {
         int j = assign[i];
         double fj = F(i, j);
         double gj = G(i, j);
         int bestK = -1;
-        double bestDf = 0;
+        double bestKey = double.PositiveInfinity;
         for (int k = 0; k < _p.M; k++)
         {
             if (k == j || _load[k] >= _p.Capacity[k])
@@ -318,17 +258,17 @@ internal sealed class GreedyRepair
                 continue;
             }
 
-            double df = F(i, k) - fj; // +∞ when ineligible
-            if (df < bestDf && G(i, k) <= gj)
+            double key = MoveScan.Key(rule, F(i, k) - fj, G(i, k) - gj, parameter); // +∞ when ineligible
+            if (key < bestKey)
             {
-                bestDf = df;
+                bestKey = key;
                 bestK = k;
             }
         }
 
         if (bestK >= 0)
         {
-            Add(_freeQueue, new Move(i, bestK), bestDf);
+            Add(queue, new Move(i, bestK), bestKey);
         }
     }
 

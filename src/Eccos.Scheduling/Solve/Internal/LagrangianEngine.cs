@@ -94,14 +94,14 @@ internal sealed class LagrangianEngine
     public void Run()
     {
         SolverProblem p = _p;
-        if (p.HasSide && DualKernels.SumOfLeastG(p, _best) > p.Limit + _repair.SideTolerance)
+        double t = p.HasSide ? _line.MaximizeOverT(_mu, _line.EstimateT(), spread: 1.3) : 0;
+        if (double.IsPositiveInfinity(t))
         {
             // even the least g of every query misses the limit: no assignment meets it, capacities or not
             SetUnreachable();
             return;
         }
 
-        double t = p.HasSide ? _line.MaximizeOverT(_mu, 1) : 0;
         double d = Evaluate(t);
         Iterations = 1;
         Record(d, t);

@@ -41,15 +41,70 @@ internal sealed class LineSearch
     /// <summary>Gets the vector passes spent so far.</summary>
     public int Passes { get; private set; }
 
+    /// <summary>
+    /// A cheap first guess of the optimal t at μ = 0: the exact optimum of a strided sample of at most 512 queries
+    /// (the whole envelope walk on the sample, with the limit scaled to its size). Costs no pass over the problem.
+    /// </summary>
+    /// <returns>The sample's optimal t, or 1 when the sample gives none.</returns>
+    public double EstimateT()
+    {
+        SolverProblem p = _p;
+        int n = p.N;
+        int m = p.M;
+        int step = Math.Max(1, n / 512);
+        Span<double> fRow = m <= 128 ? stackalloc double[m] : new double[m];
+        Span<double> gRow = m <= 128 ? stackalloc double[m] : new double[m];
+        int count = 0;
+        int sampled = 0;
+        double sum0 = 0;
+        for (int i = 0; i < n; i += step)
+        {
+            sampled++;
+            p.Row(i, fRow, gRow);
+            int cur = -1;
+            for (int j = 0; j < m; j++)
+            {
+                if (!double.IsPositiveInfinity(fRow[j]) && (cur < 0 || fRow[j] < fRow[cur] || (fRow[j] == fRow[cur] && gRow[j] < gRow[cur])))
+                {
+                    cur = j;
+                }
+            }
+
+            sum0 += gRow[cur];
+            count = WalkRow(fRow, gRow, cur, 0, double.PositiveInfinity, count);
+        }
+
+        double need = sum0 - (p.Limit * sampled / n);
+        if (need <= 0 || count == 0)
+        {
+            return 1;
+        }
+
+        double total = 0;
+        for (int k = 0; k < count; k++)
+        {
+            total += _bpW[k];
+        }
+
+        if (need >= total)
+        {
+            return 1; // the sample alone cannot meet the target; no guess
+        }
+
+        double t = DualKernels.WeightedQuantile(_bpT.AsSpan(0, count), _bpW.AsSpan(0, count), need);
+        return t > 0 && double.IsFinite(t) ? t : 1;
+    }
+
     /// <summary>Returns the t ≥ 0 that maximizes the dual for fixed <paramref name="mu"/>.</summary>
     /// <param name="mu">The capacity multipliers.</param>
     /// <param name="guess">Where to start looking (the previous t); any value when unknown.</param>
+    /// <param name="spread">How far from the guess the first bracket reaches (a factor above 1).</param>
     /// <returns>The optimal t; +∞ when even the least g of every query misses the limit.</returns>
-    public double MaximizeOverT(ReadOnlySpan<double> mu, double guess)
+    public double MaximizeOverT(ReadOnlySpan<double> mu, double guess, double spread = 1.1)
     {
         Span<double> zero = _p.M <= 256 ? stackalloc double[_p.M] : new double[_p.M];
         zero.Clear();
-        return Maximize(0, mu, 1, zero, double.PositiveInfinity, guess);
+        return Maximize(0, mu, 1, zero, double.PositiveInfinity, guess, spread: spread);
     }
 
     /// <summary>Returns the s in [0, <paramref name="sMax"/>] that maximizes the dual along the ray.</summary>
@@ -60,8 +115,10 @@ internal sealed class LineSearch
     /// <param name="sMax">The end of the ray (where a multiplier would turn negative), possibly +∞.</param>
     /// <param name="guess">Where to start looking; any value when unknown.</param>
     /// <param name="argAtStart">The argmin at s = 0 when the caller has it (saves a pass); else null.</param>
+    /// <param name="spread">How far from the guess the first bracket reaches (a factor above 1).</param>
     /// <returns>The optimal s; +∞ when the dual rises without end (the side constraint cannot be met).</returns>
-    public double Maximize(double t0, ReadOnlySpan<double> mu0, double dt, ReadOnlySpan<double> dmu, double sMax, double guess, double[]? argAtStart = null)
+    public double Maximize(
+        double t0, ReadOnlySpan<double> mu0, double dt, ReadOnlySpan<double> dmu, double sMax, double guess, double[]? argAtStart = null, double spread = 2)
     {
         SolverProblem p = _p;
         double target = 0;
@@ -80,8 +137,7 @@ internal sealed class LineSearch
             guess = 1;
         }
 
-        // a warm start (the previous t) moves little; a cold one may move far
-        double ratio = guess == 1 ? 2 : 1.1;
+        double ratio = spread;
         int lo = 0;
         int hi = 1;
         int spare = 2;
@@ -128,14 +184,16 @@ internal sealed class LineSearch
                 return sMax;
             }
 
-            if (sHi > 1e8 && dt > 0)
+            if (sHi > 1e6 && dt > 0)
             {
+                // the quality price has grown absurd: either the target is out of reach, or it is one of the last
+                // breakpoints; the least Σg tells which
                 if (double.IsNaN(_leastG))
                 {
                     _leastG = DualKernels.SumOfLeastG(p, _best);
                 }
 
-                if (_leastG > p.Limit)
+                if (_leastG > p.Limit + (1e-9 * Math.Max(1, Math.Abs(p.Limit))))
                 {
                     return double.PositiveInfinity;
                 }
@@ -275,50 +333,59 @@ internal sealed class LineSearch
                 slopeRow[j] = (dt == 0 ? 0 : dt * gRow[j]) + dmu[j];
             }
 
-            int cur = (int)argLo[i];
-            double uCur = 0;
-            double uEnd = sHi - sLo;
-            while (true)
-            {
-                int next = -1;
-                double uNext = double.PositiveInfinity;
-                double hc = slopeRow[cur];
-                double bc = baseRow[cur];
-                for (int j = 0; j < m; j++)
-                {
-                    double h = slopeRow[j];
-                    if (h >= hc || double.IsPositiveInfinity(baseRow[j]))
-                    {
-                        continue;
-                    }
-
-                    double uj = Math.Max(uCur, (baseRow[j] - bc) / (hc - h));
-                    if (uj < uNext || (uj == uNext && h < slopeRow[next]))
-                    {
-                        uNext = uj;
-                        next = j;
-                    }
-                }
-
-                if (next < 0 || uNext > uEnd)
-                {
-                    break;
-                }
-
-                if (count == _bpT.Length)
-                {
-                    Array.Resize(ref _bpT, _bpT.Length * 2);
-                    Array.Resize(ref _bpW, _bpT.Length);
-                }
-
-                _bpT[count] = sLo + uNext;
-                _bpW[count] = hc - slopeRow[next];
-                count++;
-                cur = next;
-                uCur = uNext;
-            }
+            count = WalkRow(baseRow, slopeRow, (int)argLo[i], sLo, sHi - sLo, count);
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// Walks the lower envelope of the lines <c>base_j + u·slope_j</c> from model <paramref name="cur"/> at u = 0 up
+    /// to <paramref name="uEnd"/>, appending every breakpoint (at <paramref name="origin"/> + u) with its drop in slope.
+    /// </summary>
+    /// <returns>The new breakpoint count.</returns>
+    private int WalkRow(ReadOnlySpan<double> baseRow, ReadOnlySpan<double> slopeRow, int cur, double origin, double uEnd, int count)
+    {
+        int m = baseRow.Length;
+        double uCur = 0;
+        while (true)
+        {
+            int next = -1;
+            double uNext = double.PositiveInfinity;
+            double hc = slopeRow[cur];
+            double bc = baseRow[cur];
+            for (int j = 0; j < m; j++)
+            {
+                double h = slopeRow[j];
+                if (h >= hc || double.IsPositiveInfinity(baseRow[j]))
+                {
+                    continue;
+                }
+
+                double uj = Math.Max(uCur, (baseRow[j] - bc) / (hc - h));
+                if (uj < uNext || (uj == uNext && h < slopeRow[next]))
+                {
+                    uNext = uj;
+                    next = j;
+                }
+            }
+
+            if (next < 0 || uNext > uEnd)
+            {
+                return count;
+            }
+
+            if (count == _bpT.Length)
+            {
+                Array.Resize(ref _bpT, _bpT.Length * 2);
+                Array.Resize(ref _bpW, _bpT.Length);
+            }
+
+            _bpT[count] = origin + uNext;
+            _bpW[count] = hc - slopeRow[next];
+            count++;
+            cur = next;
+            uCur = uNext;
+        }
     }
 }

@@ -25,7 +25,23 @@ internal static class MoveScan
 
         /// <summary>Lower f, raising g by at most the slack; key Δf / Δg (the f saved per unit of g spent, negated).</summary>
         SlackCut,
+
+        /// <summary>Any move; key Δf + t·Δg, the priced extra cost (t is the scan's parameter).</summary>
+        Priced,
     }
+
+    /// <summary>The key of one move by <paramref name="rule"/>; +∞ when the rule does not allow it.</summary>
+    /// <param name="rule">The rule.</param>
+    /// <param name="df">Δf of the move (+∞ for an ineligible target).</param>
+    /// <param name="dg">Δg of the move.</param>
+    /// <param name="parameter">The slack for <see cref="Rule.SlackCut"/>, t for <see cref="Rule.Priced"/>.</param>
+    public static double Key(Rule rule, double df, double dg, double parameter) => rule switch
+    {
+        Rule.SaveG => dg < 0 ? df / -dg : double.PositiveInfinity,
+        Rule.FreeCut => df < 0 && dg <= 0 ? df : double.PositiveInfinity,
+        Rule.SlackCut => df < 0 && dg > 0 && dg <= parameter ? df / dg : double.PositiveInfinity,
+        _ => df + (parameter * dg),
+    };
 
     /// <summary>Finds every query's best move by <paramref name="rule"/>.</summary>
     /// <param name="p">The problem.</param>
@@ -33,7 +49,7 @@ internal static class MoveScan
     /// <param name="fCur">f of every query's current model.</param>
     /// <param name="gCur">g of every query's current model.</param>
     /// <param name="rule">The rule.</param>
-    /// <param name="slack">For <see cref="Rule.SlackCut"/>, the most g a move may add.</param>
+    /// <param name="slack">For <see cref="Rule.SlackCut"/>, the most g a move may add; for <see cref="Rule.Priced"/>, t.</param>
     /// <param name="bestKey">Receives the best key per query (+∞ for none).</param>
     /// <param name="bestModel">Receives the target model per query, as a double.</param>
     public static void Scan(
@@ -75,10 +91,11 @@ internal static class MoveScan
                         Rule.SaveG => Vector.ConditionalSelect(Vector.LessThan(dg, Vector<double>.Zero), df / -dg, inf),
                         Rule.FreeCut => Vector.ConditionalSelect(
                             Vector.LessThan(df, Vector<double>.Zero) & Vector.LessThanOrEqual(dg, Vector<double>.Zero), df, inf),
-                        _ => Vector.ConditionalSelect(
+                        Rule.SlackCut => Vector.ConditionalSelect(
                             Vector.LessThan(df, Vector<double>.Zero) & Vector.GreaterThan(dg, Vector<double>.Zero) & Vector.LessThanOrEqual(dg, vSlack),
                             df / dg,
                             inf),
+                        _ => df + (vSlack * dg),
                     };
                     Vector<double> b = Vector.LoadUnsafe(ref k0, u);
                     Vector<double> less = Vector.LessThan(key, b).As<long, double>();
@@ -91,12 +108,7 @@ internal static class MoveScan
             {
                 double df = Unsafe.Add(ref f0, i) - Unsafe.Add(ref fc0, i);
                 double dg = Unsafe.Add(ref g0, i) - Unsafe.Add(ref gc0, i);
-                double key = rule switch
-                {
-                    Rule.SaveG => dg < 0 ? df / -dg : double.PositiveInfinity,
-                    Rule.FreeCut => df < 0 && dg <= 0 ? df : double.PositiveInfinity,
-                    _ => df < 0 && dg > 0 && dg <= slack ? df / dg : double.PositiveInfinity,
-                };
+                double key = Key(rule, df, dg, slack);
                 ref double b = ref Unsafe.Add(ref k0, i);
                 if (key < b)
                 {

@@ -71,7 +71,8 @@ internal static class SolveSupport
         double t = 0;
         if (full.HasSide)
         {
-            t = new LineSearch(full).MaximizeOverT(new double[full.M], 1);
+            var search = new LineSearch(full);
+            t = search.MaximizeOverT(new double[full.M], search.EstimateT(), spread: 1.3);
             if (!double.IsFinite(t))
             {
                 t = 0;
