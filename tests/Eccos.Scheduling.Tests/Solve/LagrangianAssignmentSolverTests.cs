@@ -194,6 +194,48 @@ public class LagrangianAssignmentSolverTests
     }
 
     [Test]
+    public void A_model_with_zero_capacity_takes_nothing_and_gets_a_price()
+    {
+        (PredictionMatrix p, AssignmentConstraints c) = SyntheticInstances.Realistic(2_000, 5, 9, bindingCapacities: false);
+        AssignmentResult free = Solver.Solve(p, c);
+        int favourite = Enumerable.Range(0, 5).OrderByDescending(j => free.Assignments.Count(a => a == j)).First();
+        var caps = Enumerable.Repeat(AssignmentConstraints.Unlimited, 5).ToArray();
+        caps[favourite] = 0;
+        var closed = new AssignmentConstraints { QualityTarget = c.QualityTarget, Capacities = caps };
+        AssignmentResult r = Solver.Solve(p, closed);
+        SolverChecks.AssertConsistent(p, closed, r);
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.IsFeasible, Is.True, r.Status.ToString());
+            Assert.That(r.Assignments, Has.None.EqualTo(favourite));
+            Assert.That(r.CapacityPrices[favourite], Is.GreaterThan(0));
+            Assert.That(r.TotalCost, Is.GreaterThanOrEqualTo(free.TotalCost));
+            Assert.That(r.Gap, Is.LessThanOrEqualTo(0.005));
+        });
+    }
+
+    [Test]
+    public void Budget_that_does_not_bind_buys_the_best_quality_within_capacities()
+    {
+        (PredictionMatrix p, AssignmentConstraints c) = SyntheticInstances.Realistic(1_000, 6, 13);
+        var rich = new AssignmentConstraints { Capacities = c.Capacities, CostBudget = 1e6 };
+        AssignmentResult r = Solver.Solve(p, rich);
+        double best = 0;
+        for (int i = 0; i < p.QueryCount; i++)
+        {
+            best += p.QualityRow(i).ToArray().Max();
+        }
+
+        // the dearest models are unlimited here, so the best quality of every query is affordable and fits
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Status, Is.EqualTo(AssignmentStatus.Optimal));
+            Assert.That(r.MeanQuality, Is.EqualTo(best / p.QueryCount).Within(1e-9));
+            Assert.That(r.QualityPrice, Is.EqualTo(double.PositiveInfinity), "a budget that does not bind makes quality priceless");
+        });
+    }
+
+    [Test]
     public void Zero_queries_give_an_empty_optimal_result()
     {
         var p = new PredictionMatrix(0, [new("a", 1, 1)]);
