@@ -7,17 +7,20 @@ namespace Eccos.Scheduling;
 /// <remarks>
 /// <para>
 /// The dual function is <c>D(t, μ) = Σ_i min_j (f_ij + t·g_ij + μ_j) − t·Limit − Σ_j μ_j·L_j</c>, a lower bound on
-/// the optimum for every t, μ ≥ 0. The ascent alternates two kinds of steps:
+/// the optimum for every t, μ ≥ 0. The ascent combines three kinds of steps:
 /// </para>
 /// <list type="bullet">
 /// <item>Exact block-coordinate steps: each binding μ_j is set to the midpoint of the interval that maximizes D along
 /// it (where exactly L_j queries prefer model j), and t to the maximizer along t by the breakpoint search. Each step
 /// can only raise D and needs no step size; with no binding capacity the single t step is already the optimum.</item>
+/// <item>After each sweep, an exact line search along the sweep's displacement (a pattern move): coordinate steps
+/// zig-zag when the prices are coupled, and the displacement points along the valley.</item>
 /// <item>Projected subgradient steps with Polyak's rule <c>ρ·(UB − D)/‖s‖²</c>, the best primal as the target and ρ
 /// halved after a run of steps without a better bound, once the coordinate steps stall (a non-smooth corner).</item>
 /// </list>
 /// <para>
-/// The Lagrangian argmin is repaired into a feasible assignment after each sweep and every few subgradient steps;
+/// The Lagrangian argmin is repaired into a feasible assignment after a sweep whose argmin overloads little, every
+/// few subgradient steps and at the best dual point;
 /// the best one is finally polished by an exact branch and bound over the few queries whose choice is closest to a
 /// tie. Stops when the relative gap between the best primal and the best bound is within the tolerance.
 /// </para>
@@ -41,6 +44,7 @@ internal sealed class LagrangianEngine
     private readonly GreedyRepair _repair;
     private readonly LineSearch _line;
     private int[]? _minG;
+    private double[]? _minGPrices;
     private double _patternStep = 0.25;
     private double _minGValue;
 
@@ -463,12 +467,17 @@ internal sealed class LagrangianEngine
         }
     }
 
+    /// <summary>
+    /// Whether the side constraint can hold within the capacities at all: the exact least Σg (highest quality, or
+    /// least cost) by a transportation solve, computed once per solve.
+    /// </summary>
     private bool MinGFits()
     {
         if (_minG is null)
         {
             _minG = new int[_p.N];
-            TransportationSolver.Solve(_p, 0, 1, _minG, new double[_p.M], _ct);
+            _minGPrices = new double[_p.M];
+            TransportationSolver.Solve(_p, 0, 1, _minG, _minGPrices, _ct);
             double s = 0;
             for (int i = 0; i < _p.N; i++)
             {
@@ -481,28 +490,18 @@ internal sealed class LagrangianEngine
         return _minGValue <= _p.Limit + _repair.SideTolerance;
     }
 
+    /// <summary>Ends with the least-Σg assignment within the capacities and its prices: the side constraint cannot hold.</summary>
     private void SetUnreachable()
     {
-        var prices = new double[_p.M];
-        int[] a = _minG ?? new int[_p.N];
-        if (_minG is null)
-        {
-            TransportationSolver.Solve(_p, 0, 1, a, prices, _ct);
-            _minG = a;
-        }
-        else
-        {
-            TransportationSolver.Solve(_p, 0, 1, a, prices, _ct);
-        }
-
-        a.CopyTo(Assignment, 0);
-        prices.CopyTo(_bestMu, 0);
+        MinGFits();
+        _minG!.CopyTo(Assignment, 0);
+        _minGPrices!.CopyTo(_bestMu, 0);
         Unreachable = true;
         T = double.PositiveInfinity;
         double s = 0;
         for (int i = 0; i < _p.N; i++)
         {
-            s += _p.F[(a[i] * _p.N) + i];
+            s += _p.F[(_minG[i] * _p.N) + i];
         }
 
         PrimalF = s;
