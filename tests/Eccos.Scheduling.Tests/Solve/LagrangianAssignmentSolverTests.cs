@@ -236,6 +236,44 @@ public class LagrangianAssignmentSolverTests
     }
 
     [Test]
+    public void A_chain_of_moves_is_found_when_no_single_move_fits()
+    {
+        // q1 may only use A; q0 prefers A and may use B; q2 holds B and may use C: freeing A takes q0 to B and q2 to C
+        var p = new PredictionMatrix(3, [new("A", 1, 1), new("B", 1, 1), new("C", 1, 1)]);
+        p.Set(0, 0, 0.5, 0.001);
+        p.Set(0, 1, 0.5, 0.002);
+        p.EligibleRow(0)[2] = false;
+        p.Set(1, 0, 0.5, 0.001);
+        p.EligibleRow(1)[1] = false;
+        p.EligibleRow(1)[2] = false;
+        p.Set(2, 1, 0.5, 0.001);
+        p.Set(2, 2, 0.5, 0.009);
+        p.EligibleRow(2)[0] = false;
+        var c = new AssignmentConstraints { Capacities = [1, 1, AssignmentConstraints.Unlimited] };
+        AssignmentResult r = Solver.Solve(p, c);
+        SolverChecks.AssertConsistent(p, c, r);
+        Assert.That(r.Assignments, Is.EqualTo(Exact.Solve(p, c).Assignments));
+        Assert.That(r.Status, Is.EqualTo(AssignmentStatus.Optimal));
+    }
+
+    [Test]
+    public void Cancellation_during_a_long_solve_throws()
+    {
+        (PredictionMatrix p, AssignmentConstraints c) = SyntheticInstances.Realistic(60_000, 12, 3);
+        using var cts = new CancellationTokenSource();
+        var slow = new LagrangianAssignmentSolver(new LagrangianSolverOptions { Tolerance = 0, MaxIterations = 10_000 });
+        cts.CancelAfter(TimeSpan.FromMilliseconds(20));
+        Assert.Throws<OperationCanceledException>(() =>
+        {
+            // with a zero tolerance the ascent runs until its step scale is exhausted: far longer than 20 ms
+            while (true)
+            {
+                slow.Solve(p, c, cts.Token);
+            }
+        });
+    }
+
+    [Test]
     public void Zero_queries_give_an_empty_optimal_result()
     {
         var p = new PredictionMatrix(0, [new("a", 1, 1)]);
