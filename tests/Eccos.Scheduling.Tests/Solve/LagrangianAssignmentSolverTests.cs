@@ -120,12 +120,7 @@ public class LagrangianAssignmentSolverTests
     [Test]
     public void Unreachable_target_returns_the_highest_quality_within_capacities()
     {
-        var p = new PredictionMatrix(4, [new("weak", 1, 1), new("strong", 1, 1)]);
-        for (int i = 0; i < 4; i++)
-        {
-            p.Set(i, 0, 0.3, 0.001);
-            p.Set(i, 1, 0.9, 0.01);
-        }
+        PredictionMatrix p = TwoModels(4, (0.3, 0.001), (0.9, 0.01));
 
         var c = new AssignmentConstraints { QualityTarget = 0.8, Capacities = [4, 2] };
         AssignmentResult r = Solver.Solve(p, c);
@@ -142,12 +137,7 @@ public class LagrangianAssignmentSolverTests
     [Test]
     public void Unreachable_budget_returns_the_cheapest_assignment_within_capacities()
     {
-        var p = new PredictionMatrix(3, [new("cheap", 1, 1), new("dear", 1, 1)]);
-        for (int i = 0; i < 3; i++)
-        {
-            p.Set(i, 0, 0.3, 1);
-            p.Set(i, 1, 0.9, 5);
-        }
+        PredictionMatrix p = TwoModels(3, (0.3, 1), (0.9, 5));
 
         var c = new AssignmentConstraints { CostBudget = 4, Capacities = [1, 3] };
         AssignmentResult r = Solver.Solve(p, c);
@@ -376,5 +366,18 @@ public class LagrangianAssignmentSolverTests
 
         // pricing each query alone by λ and μ reproduces the batch decision for almost every query
         Assert.That(agree, Is.GreaterThan(0.97 * p.QueryCount));
+    }
+
+    /// <summary>Every query sees the same (quality, cost) on a weak and a strong model.</summary>
+    private static PredictionMatrix TwoModels(int n, (double Quality, double Cost) weak, (double Quality, double Cost) strong)
+    {
+        var p = new PredictionMatrix(n, [new("weak", 1, 1), new("strong", 1, 1)]);
+        for (int i = 0; i < n; i++)
+        {
+            p.Set(i, 0, weak.Quality, weak.Cost);
+            p.Set(i, 1, strong.Quality, strong.Cost);
+        }
+
+        return p;
     }
 }
