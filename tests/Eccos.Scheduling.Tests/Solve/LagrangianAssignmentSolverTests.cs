@@ -264,6 +264,31 @@ public class LagrangianAssignmentSolverTests
     }
 
     [Test]
+    public void Shortfall_is_exact_with_more_models_than_a_bit_mask_holds()
+    {
+        // 70 models: the placement groups queries by comparing eligibility rows instead of 64-bit masks
+        var models = Enumerable.Range(0, 70).Select(j => new ModelProfile($"m{j}", 1, 1)).ToArray();
+        var p = new PredictionMatrix(10, models);
+        for (int i = 0; i < 10; i++)
+        {
+            p.EligibleRow(i).Clear();
+            p.EligibleRow(i)[1] = true;
+            p.EligibleRow(i)[0] = i % 2 == 0; // even queries may also use m0
+            p.Set(i, 0, 0.5, 0.001);
+            p.Set(i, 1, 0.6, 0.002);
+        }
+
+        var caps = new int[70];
+        caps[0] = 3;
+        caps[1] = 2;
+        var c = new AssignmentConstraints { Capacities = caps };
+        AssignmentResult r = Solver.Solve(p, c);
+        SolverChecks.AssertConsistent(p, c, r);
+        Assert.That(r.Status, Is.EqualTo(AssignmentStatus.CapacityShortfall));
+        Assert.That(r.Deferred, Has.Count.EqualTo(5));
+    }
+
+    [Test]
     public void Zero_queries_give_an_empty_optimal_result()
     {
         var p = new PredictionMatrix(0, [new("a", 1, 1)]);

@@ -43,22 +43,32 @@ internal sealed class Placement
         }
 
         bool[] eligible = predictions.Eligible.ToArray();
-        var groups = new Dictionary<int, int>(new RowComparer(eligible, m));
         var groupOf = new int[n];
         var first = new List<int>();
         var size = new List<int>();
-        for (int i = 0; i < n; i++)
+        if (m <= 64)
         {
-            if (!groups.TryGetValue(i, out int gid))
+            // group by the eligibility bit mask
+            var groups = new Dictionary<ulong, int>();
+            for (int i = 0; i < n; i++)
             {
-                gid = groups.Count;
-                groups.Add(i, gid);
-                first.Add(i);
-                size.Add(0);
-            }
+                ulong mask = 0;
+                int row = i * m;
+                for (int j = 0; j < m; j++)
+                {
+                    mask |= eligible[row + j] ? 1UL << j : 0;
+                }
 
-            groupOf[i] = gid;
-            size[gid]++;
+                Join(groups, mask, i, groupOf, first, size);
+            }
+        }
+        else
+        {
+            var groups = new Dictionary<int, int>(new RowComparer(eligible, m));
+            for (int i = 0; i < n; i++)
+            {
+                Join(groups, i, i, groupOf, first, size);
+            }
         }
 
         int gc = first.Count;
@@ -128,6 +138,22 @@ internal sealed class Placement
 
         keep.Sort();
         return [.. keep];
+    }
+
+    /// <summary>Puts query <paramref name="i"/> into the group of <paramref name="key"/>, opening it if new.</summary>
+    private static void Join<TKey>(Dictionary<TKey, int> groups, TKey key, int i, int[] groupOf, List<int> first, List<int> size)
+        where TKey : notnull
+    {
+        if (!groups.TryGetValue(key, out int gid))
+        {
+            gid = groups.Count;
+            groups.Add(key, gid);
+            first.Add(i);
+            size.Add(0);
+        }
+
+        groupOf[i] = gid;
+        size[gid]++;
     }
 
     private sealed class RowComparer(bool[] eligible, int m) : IEqualityComparer<int>
