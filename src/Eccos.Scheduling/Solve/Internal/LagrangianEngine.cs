@@ -46,6 +46,7 @@ internal sealed class LagrangianEngine
     private int[]? _minG;
     private double[]? _minGPrices;
     private double _patternStep = 0.25;
+    private double _exactTriedAt = double.NaN;
     private double _minGValue;
 
     public LagrangianEngine(SolverProblem p, LagrangianSolverOptions options, CancellationToken cancellationToken)
@@ -134,10 +135,21 @@ internal sealed class LagrangianEngine
                 bool improved = Record(d, t);
                 d = PatternMove(ref t, tStart, d);
                 improved |= Record(d, t);
+                if (Unreachable)
+                {
+                    break;
+                }
+
                 if (improved && (SmallOverload() || d <= before + (1e-3 * Math.Abs(before))))
                 {
                     TryPrimal(t);
                     triedBest = true;
+                }
+                else if (double.IsPositiveInfinity(PrimalF) && Iterations >= 6 && !MinGFits())
+                {
+                    // several sweeps and still no assignment to repair: settle whether one exists at all
+                    SetUnreachable();
+                    break;
                 }
                 else if (improved)
                 {
@@ -146,7 +158,9 @@ internal sealed class LagrangianEngine
 
                 if (d <= before + (1e-7 * Math.Max(1, Math.Abs(before))))
                 {
-                    // the exact steps stalled at a corner of the dual: go on from the best point by subgradient
+                    // the exact steps stalled at a corner of the dual: try the exact capacitated argmin there, then
+                    // go on from the best point by subgradient if the gap is still open
+                    TryExactPrimal(T);
                     coordinate = false;
                     t = T;
                     _bestMu.CopyTo(_mu, 0);
@@ -173,7 +187,7 @@ internal sealed class LagrangianEngine
                     sinceImprovement = 0;
                 }
 
-                if (Iterations % _o.RepairInterval == 0 && SmallOverload())
+                if (Iterations % _o.RepairInterval == 0 && (SmallOverload() || double.IsPositiveInfinity(PrimalF)))
                 {
                     TryPrimal(t);
                 }
@@ -193,9 +207,44 @@ internal sealed class LagrangianEngine
             TryPrimal(T);
         }
 
+        if (!Unreachable && Gap > _o.Tolerance && p.HasCapacities)
+        {
+            // ties between priced costs (common with coarse predictions) can leave the greedy repair short of chains
+            // of moves; the exact capacitated argmin just past the best t breaks them toward the side constraint
+            TryExactPrimal(T);
+        }
+
         if (!Unreachable && Gap > _o.Tolerance)
         {
             Polish();
+        }
+    }
+
+    /// <summary>
+    /// Repairs the exact minimum of Σ(f + t'·g) within the capacities (a transportation solve) into a candidate, with
+    /// t' just past <paramref name="t"/> so that ties between priced costs break toward the side constraint. Once per t.
+    /// </summary>
+    private void TryExactPrimal(double t)
+    {
+        if (t == _exactTriedAt || !_p.HasCapacities)
+        {
+            return;
+        }
+
+        _exactTriedAt = t;
+        int[] w = _work;
+        var prices = new double[_p.M];
+        foreach (double side in (ReadOnlySpan<double>)[1, -1])
+        {
+            // just past t ties break toward the side constraint (then slack is spent), just before it toward f (then
+            // the side step repairs); keep the better
+            double tt = Math.Max(0, t + (side * 1e-9 * Math.Max(1, t)));
+            TransportationSolver.Solve(_p, 1, tt, w, prices, _ct);
+            if (_repair.Run(w, tt, fixCapacity: false) == 0 && _repair.SumF < PrimalF)
+            {
+                PrimalF = _repair.SumF;
+                w.CopyTo(Assignment, 0);
+            }
         }
     }
 
@@ -255,6 +304,13 @@ internal sealed class LagrangianEngine
         }
 
         double s = _line.Maximize(t, _mu, dt, _direction, sMax, _patternStep, _argD);
+        if (double.IsPositiveInfinity(s) && !MinGFits())
+        {
+            // the dual rises without end along this ray: the constraints cannot all hold (confirmed exactly)
+            SetUnreachable();
+            return d;
+        }
+
         if (!(s > 0) || !double.IsFinite(s))
         {
             return d;

@@ -184,7 +184,15 @@ internal sealed class LineSearch
                 return sMax;
             }
 
-            if (sHi > 1e6 && dt > 0)
+            bool alongTOnly = !HasAny(dmu);
+            if (!alongTOnly && sHi > 1e8 * Math.Max(1, guess))
+            {
+                // the dual still rises far beyond any sensible step: unbounded along this ray as far as it matters
+                // (which proves the constraints cannot all hold; the caller confirms exactly)
+                return double.PositiveInfinity;
+            }
+
+            if (sHi > 1e6 && dt > 0 && alongTOnly)
             {
                 // the quality price has grown absurd: either the target is out of reach, or it is one of the last
                 // breakpoints; the least Σg tells which
@@ -203,6 +211,11 @@ internal sealed class LineSearch
             sLo = sHi;
             slopeLo = slopeHi;
             sHi = Math.Min(sHi * 4, sMax);
+            if (double.IsPositiveInfinity(sHi))
+            {
+                return double.PositiveInfinity;
+            }
+
             slopeHi = Slope(t0, mu0, dt, dmu, sHi, _arg[hi]);
         }
 
