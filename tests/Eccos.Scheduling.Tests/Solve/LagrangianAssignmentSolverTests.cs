@@ -182,6 +182,31 @@ public class LagrangianAssignmentSolverTests
     }
 
     [Test]
+    public void A_budget_that_only_the_capacities_make_unreachable_is_settled_quickly()
+    {
+        (PredictionMatrix p, AssignmentConstraints c) = SyntheticInstances.Realistic(3_000, 8, 17);
+        double cheapestAnywhere = 0;
+        for (int i = 0; i < p.QueryCount; i++)
+        {
+            cheapestAnywhere += p.CostRow(i).ToArray().Min();
+        }
+
+        // B = 0 is out of reach: the result is the cheapest assignment within the capacities
+        double cheapestWithin = Solver.Solve(p, new AssignmentConstraints { Capacities = c.Capacities, CostBudget = 0 }).TotalCost;
+        Assert.That(cheapestWithin, Is.GreaterThan(cheapestAnywhere * 1.01), "the capacities bind on the cheap models");
+
+        // between the two, only the capacities stand in the way: the dual rises without end, which must be noticed
+        var between = new AssignmentConstraints { Capacities = c.Capacities, CostBudget = (cheapestAnywhere + cheapestWithin) / 2 };
+        AssignmentResult r = Solver.Solve(p, between);
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Status, Is.EqualTo(AssignmentStatus.BudgetUnreachable));
+            Assert.That(r.TotalCost, Is.EqualTo(cheapestWithin).Within(1e-9 * cheapestWithin));
+            Assert.That(r.Iterations, Is.LessThan(20), "settled by the exact reachability check, not the iteration limit");
+        });
+    }
+
+    [Test]
     public void Shortfall_defers_what_does_not_fit_and_never_drops_it()
     {
         (PredictionMatrix p, _) = SyntheticInstances.Small(3, 10, 3, withCapacities: false);
