@@ -14,6 +14,8 @@ public class LagrangianAssignmentSolverTests
         CapacitiesAndEligibility,
         Budget,
         BudgetWithCapacities,
+        CoarseTies,
+        CoarseTiesBudget,
     }
 
     [Test]
@@ -22,9 +24,11 @@ public class LagrangianAssignmentSolverTests
         var rng = new Random((seed * 7919) + (int)shape);
         int n = 2 + rng.Next(9);
         int m = 1 + rng.Next(4);
-        bool caps = shape is Shape.Capacities or Shape.CapacitiesAndEligibility or Shape.BudgetWithCapacities;
-        bool budget = shape is Shape.Budget or Shape.BudgetWithCapacities;
-        (PredictionMatrix p, int[]? capacities) = SyntheticInstances.Small(seed, n, m, caps, shape == Shape.CapacitiesAndEligibility ? 0.25 : 0);
+        bool coarse = shape is Shape.CoarseTies or Shape.CoarseTiesBudget;
+        bool caps = coarse || shape is Shape.Capacities or Shape.CapacitiesAndEligibility or Shape.BudgetWithCapacities;
+        bool budget = shape is Shape.Budget or Shape.BudgetWithCapacities or Shape.CoarseTiesBudget;
+        (PredictionMatrix p, int[]? capacities) = SyntheticInstances.Small(
+            seed, n, m, caps, shape is Shape.CapacitiesAndEligibility or Shape.CoarseTies ? 0.25 : 0, coarse);
         var c = new AssignmentConstraints
         {
             QualityTarget = 0.3 + (0.6 * rng.NextDouble()),

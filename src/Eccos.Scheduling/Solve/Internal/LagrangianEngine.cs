@@ -100,6 +100,7 @@ internal sealed class LagrangianEngine
     {
         SolverProblem p = _p;
         double t = p.HasSide ? _line.MaximizeOverT(_mu, _line.EstimateT(), spread: 1.3) : 0;
+        Iterations = 1;
         if (double.IsPositiveInfinity(t))
         {
             // even the least g of every query misses the limit: no assignment meets it, capacities or not
@@ -108,7 +109,6 @@ internal sealed class LagrangianEngine
         }
 
         double d = Evaluate(t);
-        Iterations = 1;
         Record(d, t);
         bool triedBest = false;
         if (!Overloaded())
