@@ -56,7 +56,7 @@ public sealed class ExactAssignmentSolver : IAssignmentSolver
 
         bool budget = constraints.CostBudget.HasValue;
         int placeable = Placement.Compute(predictions, caps).Placeable;
-        var p = SolverProblem.Create(predictions, constraints, caps, null, placeable);
+        using var p = SolverProblem.Create(predictions, constraints, caps, null, placeable);
         int maxDeferred = n - placeable;
 
         // branching order: most contested queries first (widest spread of f); options by priced cost at the t of
@@ -64,9 +64,8 @@ public sealed class ExactAssignmentSolver : IAssignmentSolver
         double t = 0;
         if (p.HasSide)
         {
-            double[] bpT = new double[16];
-            double[] bpW = new double[16];
-            t = DualKernels.MaximizeOverT(p, new double[m], ref bpT, ref bpW);
+            var search = new LineSearch(p);
+            t = search.MaximizeOverT(new double[m], search.EstimateT(), spread: 1.3);
         }
 
         double tt = double.IsFinite(t) ? t : 0;
@@ -90,7 +89,7 @@ public sealed class ExactAssignmentSolver : IAssignmentSolver
         AssignmentStatus status = maxDeferred > 0 ? AssignmentStatus.CapacityShortfall : AssignmentStatus.Optimal;
         if (double.IsFinite(t) || !p.HasSide)
         {
-            var bb = new BranchAndBound(p, order, options, p.Capacity, p.Limit, minimizeG: false, maxDeferred, long.MaxValue, [tt], cancellationToken);
+            var bb = new BranchAndBound(p, order, options, p.Capacity, p.Limit, minimizeG: false, maxDeferred, long.MaxValue, [tt], null, cancellationToken);
             bb.Run();
             nodes += bb.Nodes;
             if (!double.IsPositiveInfinity(bb.BestValue))
@@ -102,7 +101,7 @@ public sealed class ExactAssignmentSolver : IAssignmentSolver
         if (choice is null)
         {
             // the target (budget) cannot be met: the least Σg instead
-            var bb = new BranchAndBound(p, order, options, p.Capacity, double.PositiveInfinity, minimizeG: true, maxDeferred, long.MaxValue, [], cancellationToken);
+            var bb = new BranchAndBound(p, order, options, p.Capacity, double.PositiveInfinity, minimizeG: true, maxDeferred, long.MaxValue, [], null, cancellationToken);
             bb.Run();
             nodes += bb.Nodes;
             choice = bb.Best;

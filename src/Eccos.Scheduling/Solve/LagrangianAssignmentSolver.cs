@@ -73,7 +73,7 @@ public sealed class LagrangianAssignmentSolver : IAssignmentSolver
         }
         else
         {
-            var problem = SolverProblem.Create(predictions, constraints, caps, kept);
+            using var problem = SolverProblem.Create(predictions, constraints, caps, kept);
             var engine = new LagrangianEngine(problem, _options, cancellationToken);
             engine.Run();
             iterations = engine.Iterations;

@@ -106,8 +106,12 @@ internal static class SyntheticInstances
     /// <param name="m">Models.</param>
     /// <param name="withCapacities">Whether to draw capacities (unlimited or from 1 to about 2·n/m, so that some bind).</param>
     /// <param name="ineligible">The probability that a pair is ineligible.</param>
+    /// <param name="coarse">
+    /// Whether to round quality to steps of 0.25 and cost to 0.001 and let capacities be 0: many exact ties, the hard
+    /// case for a Lagrangian method.
+    /// </param>
     /// <returns>The predictions and the capacities (<see langword="null"/> without).</returns>
-    public static (PredictionMatrix Predictions, int[]? Capacities) Small(int seed, int n, int m, bool withCapacities = true, double ineligible = 0)
+    public static (PredictionMatrix Predictions, int[]? Capacities) Small(int seed, int n, int m, bool withCapacities = true, double ineligible = 0, bool coarse = false)
     {
         var rng = new Random(seed);
         var models = Enumerable.Range(0, m).Select(j => new ModelProfile($"m{j}", 1, 1)).ToArray();
@@ -117,7 +121,9 @@ internal static class SyntheticInstances
             for (int j = 0; j < m; j++)
             {
                 double strength = (j + 1.0) / m;
-                p.Set(i, j, Math.Clamp((0.15 + (0.7 * strength)) + (0.3 * (rng.NextDouble() - 0.5)), 0, 1), 0.001 * Math.Pow(50, strength * rng.NextDouble()));
+                double quality = Math.Clamp((0.15 + (0.7 * strength)) + (0.3 * (rng.NextDouble() - 0.5)), 0, 1);
+                double cost = 0.001 * Math.Pow(50, strength * rng.NextDouble());
+                p.Set(i, j, coarse ? Math.Round(quality * 4) / 4 : quality, coarse ? Math.Round(cost, 3) : cost);
                 if (rng.NextDouble() < ineligible)
                 {
                     p.EligibleRow(i)[j] = false;
@@ -136,7 +142,7 @@ internal static class SyntheticInstances
             capacities = new int[m];
             for (int j = 0; j < m; j++)
             {
-                capacities[j] = rng.NextDouble() < 0.3 ? AssignmentConstraints.Unlimited : 1 + rng.Next(Math.Max(1, (2 * n) / m));
+                capacities[j] = rng.NextDouble() < 0.3 ? AssignmentConstraints.Unlimited : (coarse ? 0 : 1) + rng.Next(Math.Max(1, (2 * n) / m));
             }
         }
 

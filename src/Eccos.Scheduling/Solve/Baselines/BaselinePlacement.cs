@@ -4,14 +4,18 @@ namespace Eccos.Scheduling;
 /// The common core of the baseline solvers: every query, in index order, goes to the first model of its own
 /// preference order that is eligible and still has room; a query no such model remains for is deferred.
 /// </summary>
+/// <remarks>
+/// A preference order is given as a key per model (lower is preferred, ties to the lower index), so taking "the first
+/// model of the order with room" is one O(M) scan per query rather than a sort.
+/// </remarks>
 internal static class BaselinePlacement
 {
-    /// <summary>Fills <c>order</c> (length M) with query <c>i</c>'s models, most preferred first.</summary>
-    public delegate void PreferenceOrder(int query, Span<int> order);
+    /// <summary>Fills <c>keys</c> (length M) with query <c>i</c>'s preference keys: lower is preferred.</summary>
+    public delegate void PreferenceKeys(int query, Span<double> keys);
 
     /// <summary>Places every query by its preference order and reports the result honestly (no bound).</summary>
     public static AssignmentResult Solve(
-        PredictionMatrix predictions, AssignmentConstraints constraints, int[] caps, PreferenceOrder preference, CancellationToken cancellationToken)
+        PredictionMatrix predictions, AssignmentConstraints constraints, int[] caps, PreferenceKeys preference, CancellationToken cancellationToken)
     {
         int n = predictions.QueryCount;
         int m = predictions.ModelCount;
@@ -23,7 +27,7 @@ internal static class BaselinePlacement
 
         var assignment = new int[n];
         var room = (int[])caps.Clone();
-        Span<int> order = m <= 256 ? stackalloc int[m] : new int[m];
+        Span<double> keys = m <= 256 ? stackalloc double[m] : new double[m];
         ReadOnlySpan<bool> eligible = predictions.Eligible;
         for (int i = 0; i < n; i++)
         {
@@ -32,14 +36,13 @@ internal static class BaselinePlacement
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            preference(i, order);
+            preference(i, keys);
             int chosen = AssignmentResult.DeferredModel;
-            foreach (int j in order)
+            for (int j = 0; j < m; j++)
             {
-                if (eligible[(i * m) + j] && room[j] > 0)
+                if (eligible[(i * m) + j] && room[j] > 0 && (chosen < 0 || keys[j] < keys[chosen]))
                 {
                     chosen = j;
-                    break;
                 }
             }
 
@@ -56,28 +59,5 @@ internal static class BaselinePlacement
             : SolveSupport.MeetsSide(constraints, cost, quality, n) ? AssignmentStatus.Feasible
             : budget ? AssignmentStatus.BudgetUnreachable : AssignmentStatus.QualityTargetUnreachable;
         return new AssignmentResult(assignment, cost, quality, double.NaN, 1, status, 0, new double[m]) { IsBudgetMode = budget };
-    }
-
-    /// <summary>Sorts <paramref name="order"/> (filled with 0..M−1) ascending by <paramref name="key"/>, ties by index.</summary>
-    public static void SortBy(Span<int> order, ReadOnlySpan<double> key)
-    {
-        for (int j = 0; j < order.Length; j++)
-        {
-            order[j] = j;
-        }
-
-        // insertion sort: M is small and the sort must be stable
-        for (int a = 1; a < order.Length; a++)
-        {
-            int x = order[a];
-            int b = a - 1;
-            while (b >= 0 && key[order[b]] > key[x])
-            {
-                order[b + 1] = order[b];
-                b--;
-            }
-
-            order[b + 1] = x;
-        }
     }
 }

@@ -15,6 +15,6 @@ public sealed class CheapestModelAssignmentSolver : IAssignmentSolver
     {
         int[] caps = SolveSupport.ValidateAndResolve(predictions, constraints);
         return BaselinePlacement.Solve(
-            predictions, constraints, caps, (i, order) => BaselinePlacement.SortBy(order, predictions.CostRow(i)), cancellationToken);
+            predictions, constraints, caps, (i, key) => predictions.CostRow(i).CopyTo(key), cancellationToken);
     }
 }

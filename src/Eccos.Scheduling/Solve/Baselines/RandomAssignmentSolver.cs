@@ -27,14 +27,13 @@ public sealed class RandomAssignmentSolver : IAssignmentSolver
         int[] caps = SolveSupport.ValidateAndResolve(predictions, constraints);
         int m = predictions.ModelCount;
         var rng = new Random(Seed);
-        return BaselinePlacement.Solve(predictions, constraints, caps, (_, order) =>
+        return BaselinePlacement.Solve(predictions, constraints, caps, (_, key) =>
         {
+            // independent uniform keys: their order is a uniformly random permutation
             for (int j = 0; j < m; j++)
             {
-                order[j] = j;
+                key[j] = rng.NextDouble();
             }
-
-            rng.Shuffle(order);
         }, cancellationToken);
     }
 }

@@ -14,11 +14,13 @@ public sealed class RoundRobinAssignmentSolver : IAssignmentSolver
     {
         int[] caps = SolveSupport.ValidateAndResolve(predictions, constraints);
         int m = predictions.ModelCount;
-        return BaselinePlacement.Solve(predictions, constraints, caps, (i, order) =>
+        return BaselinePlacement.Solve(predictions, constraints, caps, (i, key) =>
         {
+            // model (i + r) mod M is the r-th choice
+            int first = i % m;
             for (int j = 0; j < m; j++)
             {
-                order[j] = (i + j) % m;
+                key[j] = (j - first + m) % m;
             }
         }, cancellationToken);
     }

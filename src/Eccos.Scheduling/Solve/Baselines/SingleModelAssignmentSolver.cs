@@ -33,12 +33,10 @@ public sealed class SingleModelAssignmentSolver : IAssignmentSolver
             throw new ArgumentException($"Model '{ModelName}' is not among the models of the predictions.", nameof(predictions));
         }
 
-        var key = new double[predictions.ModelCount];
-        return BaselinePlacement.Solve(predictions, constraints, caps, (i, order) =>
+        return BaselinePlacement.Solve(predictions, constraints, caps, (i, key) =>
         {
             predictions.CostRow(i).CopyTo(key);
             key[target] = double.NegativeInfinity;
-            BaselinePlacement.SortBy(order, key);
         }, cancellationToken);
     }
 }

@@ -20,8 +20,7 @@ public sealed class ThresholdAssignmentSolver : IAssignmentSolver
         int[] caps = SolveSupport.ValidateAndResolve(predictions, constraints);
         int m = predictions.ModelCount;
         double alpha = constraints.QualityTarget;
-        var key = new double[m];
-        return BaselinePlacement.Solve(predictions, constraints, caps, (i, order) =>
+        return BaselinePlacement.Solve(predictions, constraints, caps, (i, key) =>
         {
             ReadOnlySpan<double> a = predictions.QualityRow(i);
             ReadOnlySpan<double> c = predictions.CostRow(i);
@@ -37,8 +36,6 @@ public sealed class ThresholdAssignmentSolver : IAssignmentSolver
             {
                 key[j] = a[j] >= alpha ? c[j] - maxCost - 1 : 1 - a[j];
             }
-
-            BaselinePlacement.SortBy(order, key);
         }, cancellationToken);
     }
 }

@@ -24,6 +24,8 @@ internal sealed class BranchAndBound
     private readonly int _maxDeferred;
     private readonly long _nodeLimit;
     private readonly double[] _multipliers;
+    private readonly double[][] _prices;
+    private readonly double[] _priceResidual;
     private readonly double[][] _suffixPriced;
     private readonly double[] _suffixMinG;
     private readonly int[] _current;
@@ -39,7 +41,8 @@ internal sealed class BranchAndBound
     /// <param name="minimizeG">Minimize Σg and ignore the side limit, instead of minimizing Σf within it.</param>
     /// <param name="maxDeferred">How many queries may be deferred.</param>
     /// <param name="nodeLimit">Stop after this many nodes (the result is then not proven).</param>
-    /// <param name="multipliers">Side multipliers for the bounds, each ≥ 0.</param>
+    /// <param name="multipliers">Side multipliers t for the bounds, each ≥ 0 (t = 0 is always added).</param>
+    /// <param name="prices">Capacity multipliers μ for the bounds (each ≥ 0, one per model), paired with <paramref name="multipliers"/>; null for none.</param>
     /// <param name="cancellationToken">Checked every 4096 nodes.</param>
     public BranchAndBound(
         SolverProblem p,
@@ -51,6 +54,7 @@ internal sealed class BranchAndBound
         int maxDeferred,
         long nodeLimit,
         ReadOnlySpan<double> multipliers,
+        double[]? prices,
         CancellationToken cancellationToken)
     {
         _p = p;
@@ -62,7 +66,32 @@ internal sealed class BranchAndBound
         _maxDeferred = maxDeferred;
         _nodeLimit = nodeLimit;
         _cancellationToken = cancellationToken;
-        _multipliers = minimizeG || double.IsPositiveInfinity(limit) ? [0.0] : [0.0, .. multipliers];
+        bool sideBound = !minimizeG && !double.IsPositiveInfinity(limit);
+        _multipliers = sideBound ? [0.0, .. multipliers] : [0.0];
+        _prices = new double[_multipliers.Length][];
+        _priceResidual = new double[_multipliers.Length];
+        var zero = new double[p.M];
+        for (int b = 0; b < _multipliers.Length; b++)
+        {
+            _prices[b] = b > 0 && prices is not null ? prices : zero;
+            for (int j = 0; j < p.M; j++)
+            {
+                _priceResidual[b] += _prices[b][j] * _residual[j];
+            }
+        }
+
+        if (!sideBound && prices is not null && !minimizeG)
+        {
+            // no side constraint: still use the capacity prices, at t = 0
+            _multipliers = [0.0, 0.0];
+            _prices = [zero, prices];
+            _priceResidual = [0, 0];
+            for (int j = 0; j < p.M; j++)
+            {
+                _priceResidual[1] += prices[j] * _residual[j];
+            }
+        }
+
         int k = queries.Length;
         _suffixPriced = new double[_multipliers.Length][];
         _suffixMinG = new double[k + 1];
@@ -80,7 +109,8 @@ internal sealed class BranchAndBound
                 double min = double.PositiveInfinity;
                 foreach (int o in options[d])
                 {
-                    min = Math.Min(min, Objective(d, o) + (_minimizeG ? 0 : t * G(d, o)));
+                    double price = o < 0 ? 0 : _prices[b][o];
+                    min = Math.Min(min, Objective(d, o) + (_minimizeG ? 0 : (t * G(d, o)) + price));
                 }
 
                 _suffixPriced[b][d] = _suffixPriced[b][d + 1] + min;
@@ -167,10 +197,11 @@ internal sealed class BranchAndBound
             return;
         }
 
-        double bound = curObj + _suffixPriced[0][d];
+        double bound = curObj + _suffixPriced[0][d] - _priceResidual[0];
         for (int b = 1; b < _multipliers.Length; b++)
         {
-            bound = Math.Max(bound, curObj + _suffixPriced[b][d] - (_multipliers[b] * (_limit - curG)));
+            double slack = _multipliers[b] == 0 ? 0 : _multipliers[b] * (_limit - curG);
+            bound = Math.Max(bound, curObj + _suffixPriced[b][d] - slack - _priceResidual[b]);
         }
 
         if (bound >= BestValue - tolerance)
@@ -200,9 +231,18 @@ internal sealed class BranchAndBound
             }
 
             _residual[o]--;
+            for (int b = 0; b < _prices.Length; b++)
+            {
+                _priceResidual[b] -= _prices[b][o];
+            }
+
             _current[d] = o;
             Search(d + 1, curObj + Objective(d, o), curG + G(d, o));
             _residual[o]++;
+            for (int b = 0; b < _prices.Length; b++)
+            {
+                _priceResidual[b] += _prices[b][o];
+            }
         }
     }
 }

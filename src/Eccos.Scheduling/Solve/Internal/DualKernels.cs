@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -75,6 +76,107 @@ internal static class DualKernels
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// For every query, the model of the least priced cost (ties: lowest index) and its g; returns Σ of those g.
+    /// One vector pass per model, no second-best bookkeeping: the cheap kernel of the line search.
+    /// </summary>
+    /// <param name="p">The problem.</param>
+    /// <param name="t">The side multiplier.</param>
+    /// <param name="mu">The capacity multipliers.</param>
+    /// <param name="best">Scratch: the least priced cost per query.</param>
+    /// <param name="gOfBest">Receives g of the chosen model per query.</param>
+    /// <param name="argBest">Receives the chosen model per query, as a double.</param>
+    /// <returns>Σ_i g of the chosen models.</returns>
+    public static double Argmin(SolverProblem p, double t, ReadOnlySpan<double> mu, Span<double> best, Span<double> gOfBest, Span<double> argBest)
+    {
+        int n = p.N;
+        best = best[..n];
+        gOfBest = gOfBest[..n];
+        argBest = argBest[..n];
+        best.Fill(double.PositiveInfinity);
+        gOfBest.Clear();
+        argBest.Clear();
+        ref double b0 = ref MemoryMarshal.GetReference(best);
+        ref double s0 = ref MemoryMarshal.GetReference(gOfBest);
+        ref double a0 = ref MemoryMarshal.GetReference(argBest);
+        int width = Vector<double>.Count;
+        var vt = new Vector<double>(t);
+        for (int j = 0; j < p.M; j++)
+        {
+            ref double f0 = ref p.F[j * n];
+            ref double g0 = ref p.G[j * n];
+            double add = mu[j];
+            var vadd = new Vector<double>(add);
+            var vj = new Vector<double>(j);
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                for (; i <= n - width; i += width)
+                {
+                    nuint u = (nuint)i;
+                    Vector<double> g = Vector.LoadUnsafe(ref g0, u);
+                    Vector<double> v = Vector.LoadUnsafe(ref f0, u) + (g * vt) + vadd;
+                    Vector<double> b = Vector.LoadUnsafe(ref b0, u);
+                    Vector<double> less = Vector.LessThan(v, b).As<long, double>();
+                    Vector.Min(v, b).StoreUnsafe(ref b0, u);
+                    Vector.ConditionalSelect(less, g, Vector.LoadUnsafe(ref s0, u)).StoreUnsafe(ref s0, u);
+                    Vector.ConditionalSelect(less, vj, Vector.LoadUnsafe(ref a0, u)).StoreUnsafe(ref a0, u);
+                }
+            }
+
+            for (; i < n; i++)
+            {
+                double g = Unsafe.Add(ref g0, i);
+                double v = Unsafe.Add(ref f0, i) + (g * t) + add;
+                ref double b = ref Unsafe.Add(ref b0, i);
+                if (v < b)
+                {
+                    b = v;
+                    Unsafe.Add(ref s0, i) = g;
+                    Unsafe.Add(ref a0, i) = j;
+                }
+            }
+        }
+
+        return TensorPrimitives.Sum<double>(gOfBest);
+    }
+
+    /// <summary>Σ_i min over eligible j of g_ij: the least Σg of any assignment, capacities aside.</summary>
+    /// <param name="p">The problem.</param>
+    /// <param name="scratch">Scratch of length n.</param>
+    public static double SumOfLeastG(SolverProblem p, Span<double> scratch)
+    {
+        int n = p.N;
+        scratch = scratch[..n];
+        if (p.AllEligible)
+        {
+            p.G.AsSpan(0, n).CopyTo(scratch);
+            for (int j = 1; j < p.M; j++)
+            {
+                TensorPrimitives.Min(scratch, p.G.AsSpan(j * n, n), scratch);
+            }
+
+            return TensorPrimitives.Sum<double>(scratch);
+        }
+
+        double s = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double min = double.PositiveInfinity;
+            for (int j = 0; j < p.M; j++)
+            {
+                if (p.IsEligible(i, j))
+                {
+                    min = Math.Min(min, p.G[(j * n) + i]);
+                }
+            }
+
+            s += min;
+        }
+
+        return s;
     }
 
     /// <summary>
@@ -223,107 +325,6 @@ internal static class DualKernels
         }
 
         return hi > lo ? t[hi - 1] : lastMax;
-    }
-
-    /// <summary>
-    /// Maximizes the dual over t for fixed μ exactly. For every query it walks the lower envelope of the lines
-    /// <c>(f_ij + μ_j) + t·g_ij</c>, recording each breakpoint with the drop in g it brings; the optimal t is the
-    /// weighted quantile where the accumulated drop first meets the side constraint.
-    /// </summary>
-    /// <param name="p">The problem (with a side constraint).</param>
-    /// <param name="mu">The capacity multipliers, fixed.</param>
-    /// <param name="bpT">Scratch for breakpoint positions; grown (rarely) through <paramref name="bpW"/>'s owner.</param>
-    /// <param name="bpW">Scratch for breakpoint weights.</param>
-    /// <returns>The optimal t ≥ 0, or +∞ when even the least g of every query misses the limit (then no t helps).</returns>
-    public static double MaximizeOverT(SolverProblem p, ReadOnlySpan<double> mu, ref double[] bpT, ref double[] bpW)
-    {
-        int n = p.N;
-        int m = p.M;
-        double[] f = p.F;
-        double[] g = p.G;
-        Span<double> baseRow = m <= 128 ? stackalloc double[m] : new double[m];
-        Span<double> slopeRow = m <= 128 ? stackalloc double[m] : new double[m];
-        double s0 = 0;
-        double sMin = 0;
-        int count = 0;
-        for (int i = 0; i < n; i++)
-        {
-            int cur = -1;
-            for (int j = 0; j < m; j++)
-            {
-                int k = (j * n) + i;
-                double b = f[k] + mu[j];
-                double s = g[k];
-                baseRow[j] = b;
-                slopeRow[j] = s;
-                if (double.IsPositiveInfinity(b))
-                {
-                    continue;
-                }
-
-                if (cur < 0 || b < baseRow[cur] || (b == baseRow[cur] && s < slopeRow[cur]))
-                {
-                    cur = j;
-                }
-            }
-
-            s0 += slopeRow[cur];
-            double tCur = 0;
-            while (true)
-            {
-                int next = -1;
-                double tNext = double.PositiveInfinity;
-                double gc = slopeRow[cur];
-                double bc = baseRow[cur];
-                for (int j = 0; j < m; j++)
-                {
-                    double s = slopeRow[j];
-                    if (s >= gc || double.IsPositiveInfinity(baseRow[j]))
-                    {
-                        continue;
-                    }
-
-                    double tj = Math.Max(tCur, (baseRow[j] - bc) / (gc - s));
-                    if (tj < tNext || (tj == tNext && s < slopeRow[next]))
-                    {
-                        tNext = tj;
-                        next = j;
-                    }
-                }
-
-                if (next < 0)
-                {
-                    break;
-                }
-
-                if (count == bpT.Length)
-                {
-                    Array.Resize(ref bpT, Math.Max(16, bpT.Length * 2));
-                    Array.Resize(ref bpW, bpT.Length);
-                }
-
-                bpT[count] = tNext;
-                bpW[count] = gc - slopeRow[next];
-                count++;
-                cur = next;
-                tCur = tNext;
-            }
-
-            sMin += slopeRow[cur];
-        }
-
-        double need = s0 - p.Limit;
-        if (need <= 0)
-        {
-            return 0;
-        }
-
-        if (sMin > p.Limit)
-        {
-            return double.PositiveInfinity;
-        }
-
-        return WeightedQuantile(bpT.AsSpan(0, count), bpW.AsSpan(0, count), need);
     }
 
     private static void Swap(Span<double> t, Span<double> w, int a, int b)

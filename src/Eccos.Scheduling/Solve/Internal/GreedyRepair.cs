@@ -19,7 +19,17 @@ internal sealed class GreedyRepair
 {
     private readonly SolverProblem _p;
     private readonly int[] _load;
-    private readonly PriorityQueue<Move, (int Class, double Key)> _queue;
+    private readonly PriorityQueue<Move, double> _queue;
+    private readonly PriorityQueue<Move, double> _freeQueue;
+    private readonly double[] _ratio;
+    private readonly Move[] _slackMoves;
+    private readonly (Move, double)[] _batch;
+    private readonly double[] _fCur;
+    private readonly double[] _gCur;
+    private readonly double[] _key;
+    private readonly double[] _target;
+    private readonly bool[] _open;
+    private int _batchCount = -1;
     private double _sumF;
     private double _sumG;
 
@@ -27,7 +37,16 @@ internal sealed class GreedyRepair
     {
         _p = p;
         _load = new int[p.M];
-        _queue = new PriorityQueue<Move, (int, double)>(Math.Min(p.N, 1 << 16));
+        _queue = new PriorityQueue<Move, double>(Math.Min(p.N, 1 << 16));
+        _freeQueue = new PriorityQueue<Move, double>(Math.Min(p.N, 1 << 16));
+        _ratio = new double[p.N];
+        _slackMoves = new Move[p.N];
+        _batch = new (Move, double)[p.N];
+        _fCur = new double[p.N];
+        _gCur = new double[p.N];
+        _key = new double[p.N];
+        _target = new double[p.N];
+        _open = new bool[p.M];
     }
 
     /// <summary>Gets Σf of the last repaired assignment.</summary>
@@ -117,13 +136,16 @@ internal sealed class GreedyRepair
         }
 
         _queue.Clear();
+        _batchCount = 0;
         for (int i = 0; i < _p.N; i++)
         {
             if (_load[assign[i]] > cap[assign[i]])
             {
-                PushCapacityMove(assign, i, t);
+                PushBest(assign, i, MoveScan.Rule.Priced, t, _queue);
             }
         }
+
+        Flush(_queue);
 
         while (_queue.TryDequeue(out Move mv, out _))
         {
@@ -135,7 +157,7 @@ internal sealed class GreedyRepair
 
             if (_load[mv.Model] >= cap[mv.Model])
             {
-                PushCapacityMove(assign, mv.Query, t);
+                PushBest(assign, mv.Query, MoveScan.Rule.Priced, t, _queue);
                 continue;
             }
 
@@ -153,164 +175,155 @@ internal sealed class GreedyRepair
         return true;
     }
 
-    private void PushCapacityMove(int[] assign, int i, double t)
-    {
-        int j = assign[i];
-        double here = F(i, j) + (t * G(i, j));
-        int bestK = -1;
-        double bestPenalty = double.PositiveInfinity;
-        for (int k = 0; k < _p.M; k++)
-        {
-            if (k == j || _load[k] >= _p.Capacity[k] || !_p.IsEligible(i, k))
-            {
-                continue;
-            }
-
-            double penalty = F(i, k) + (t * G(i, k)) - here;
-            if (penalty < bestPenalty)
-            {
-                bestPenalty = penalty;
-                bestK = k;
-            }
-        }
-
-        if (bestK >= 0)
-        {
-            _queue.Enqueue(new Move(i, bestK), (0, bestPenalty));
-        }
-    }
-
     private bool FixSide(int[] assign)
     {
         _queue.Clear();
-        for (int i = 0; i < _p.N; i++)
-        {
-            PushSideMove(assign, i);
-        }
+        ScanAll(assign, MoveScan.Rule.SaveG, 0, _queue);
 
         double limit = _p.Limit + SideTolerance;
         while (_sumG > limit && _queue.TryDequeue(out Move mv, out _))
         {
             if (_load[mv.Model] >= _p.Capacity[mv.Model])
             {
-                PushSideMove(assign, mv.Query);
+                PushBest(assign, mv.Query, MoveScan.Rule.SaveG, 0, _queue);
                 continue;
             }
 
             MoveTo(assign, mv.Query, mv.Model);
-            PushSideMove(assign, mv.Query);
+            PushBest(assign, mv.Query, MoveScan.Rule.SaveG, 0, _queue);
         }
 
         return _sumG <= limit;
     }
 
-    private void PushSideMove(int[] assign, int i)
-    {
-        int j = assign[i];
-        double fj = F(i, j);
-        double gj = G(i, j);
-        int bestK = -1;
-        double bestRatio = double.PositiveInfinity;
-        for (int k = 0; k < _p.M; k++)
-        {
-            if (k == j || _load[k] >= _p.Capacity[k] || !_p.IsEligible(i, k))
-            {
-                continue;
-            }
-
-            double saved = gj - G(i, k);
-            if (saved <= 0)
-            {
-                continue;
-            }
-
-            double ratio = (F(i, k) - fj) / saved;
-            if (ratio < bestRatio)
-            {
-                bestRatio = ratio;
-                bestK = k;
-            }
-        }
-
-        if (bestK >= 0)
-        {
-            _queue.Enqueue(new Move(i, bestK), (0, bestRatio));
-        }
-    }
-
     private void CutCost(int[] assign)
     {
-        _queue.Clear();
-        for (int i = 0; i < _p.N; i++)
-        {
-            PushCutMove(assign, i);
-        }
+        // 1. moves that cut f and do not raise g: always taken, best cut first
+        _freeQueue.Clear();
+        ScanAll(assign, MoveScan.Rule.FreeCut, 0, _freeQueue);
 
-        double limit = _p.HasSide ? _p.Limit + SideTolerance : double.PositiveInfinity;
-        long guard = 8L * (_p.N + 1) * _p.M;
-        while (guard-- > 0 && _queue.TryDequeue(out Move mv, out _))
+        while (_freeQueue.TryDequeue(out Move mv, out _))
         {
             int i = mv.Query;
-            int j = assign[i];
-            int k = mv.Model;
-            if (_load[k] >= _p.Capacity[k] || _sumG + (G(i, k) - G(i, j)) > limit)
+            if (_load[mv.Model] < _p.Capacity[mv.Model])
             {
-                PushCutMove(assign, i);
-                continue;
+                MoveTo(assign, i, mv.Model);
             }
 
-            MoveTo(assign, i, k);
-            PushCutMove(assign, i);
+            PushBest(assign, i, MoveScan.Rule.FreeCut, 0, _freeQueue);
+        }
+
+        // 2. moves that cut f by spending slack, best cut per unit of g first; slack only shrinks, so one pass
+        if (!_p.HasSide)
+        {
+            return;
+        }
+
+        double limit = _p.Limit + SideTolerance;
+        Gather(assign);
+        MoveScan.Scan(_p, _open, _fCur, _gCur, MoveScan.Rule.SlackCut, limit - _sumG, _key, _target);
+        int count = 0;
+        for (int i = 0; i < _p.N; i++)
+        {
+            if (_key[i] < 0)
+            {
+                _ratio[count] = _key[i];
+                _slackMoves[count++] = new Move(i, (int)_target[i]);
+            }
+        }
+
+        Array.Sort(_ratio, _slackMoves, 0, count);
+        for (int c = 0; c < count; c++)
+        {
+            (int i, int k) = _slackMoves[c];
+            if (_load[k] < _p.Capacity[k] && _sumG + (G(i, k) - G(i, assign[i])) <= limit)
+            {
+                MoveTo(assign, i, k);
+            }
         }
     }
 
-    private void PushCutMove(int[] assign, int i)
+    /// <summary>Queues query <paramref name="i"/>'s best move by <paramref name="rule"/> to a model with room, if any.</summary>
+    private void PushBest(int[] assign, int i, MoveScan.Rule rule, double parameter, PriorityQueue<Move, double> queue)
     {
         int j = assign[i];
         double fj = F(i, j);
         double gj = G(i, j);
-        double slack = _p.HasSide ? _p.Limit + SideTolerance - _sumG : double.PositiveInfinity;
         int bestK = -1;
-        (int Class, double Key) best = (2, 0);
+        double bestKey = double.PositiveInfinity;
         for (int k = 0; k < _p.M; k++)
         {
-            if (k == j || _load[k] >= _p.Capacity[k] || !_p.IsEligible(i, k))
+            if (k == j || _load[k] >= _p.Capacity[k])
             {
                 continue;
             }
 
-            double df = F(i, k) - fj;
-            if (df >= 0)
+            double key = MoveScan.Key(rule, F(i, k) - fj, G(i, k) - gj, parameter); // +∞ when ineligible
+            if (key < bestKey)
             {
-                continue;
-            }
-
-            double dg = G(i, k) - gj;
-            (int, double) key;
-            if (dg <= 0)
-            {
-                key = (0, df);
-            }
-            else if (dg <= slack)
-            {
-                key = (1, df / dg);
-            }
-            else
-            {
-                continue;
-            }
-
-            if (key.CompareTo(best) < 0)
-            {
-                best = key;
+                bestKey = key;
                 bestK = k;
             }
         }
 
         if (bestK >= 0)
         {
-            _queue.Enqueue(new Move(i, bestK), best);
+            Add(queue, new Move(i, bestK), bestKey);
         }
+    }
+
+    /// <summary>Refreshes f and g of every query's current model and which models have room.</summary>
+    private void Gather(int[] assign)
+    {
+        int n = _p.N;
+        for (int i = 0; i < n; i++)
+        {
+            int k = (assign[i] * n) + i;
+            _fCur[i] = _p.F[k];
+            _gCur[i] = _p.G[k];
+        }
+
+        for (int j = 0; j < _p.M; j++)
+        {
+            _open[j] = _load[j] < _p.Capacity[j];
+        }
+    }
+
+    /// <summary>Scans every query's best move by <paramref name="rule"/> and queues those that exist, in one batch.</summary>
+    private void ScanAll(int[] assign, MoveScan.Rule rule, double slack, PriorityQueue<Move, double> queue)
+    {
+        Gather(assign);
+        MoveScan.Scan(_p, _open, _fCur, _gCur, rule, slack, _key, _target);
+        int count = 0;
+        for (int i = 0; i < _p.N; i++)
+        {
+            if (_key[i] < double.PositiveInfinity)
+            {
+                _batch[count++] = (new Move(i, (int)_target[i]), _key[i]);
+            }
+        }
+
+        queue.EnqueueRange(new ArraySegment<(Move, double)>(_batch, 0, count));
+    }
+
+    /// <summary>Queues a move, or collects it while a scan fills the queue in one batch.</summary>
+    private void Add(PriorityQueue<Move, double> queue, Move move, double key)
+    {
+        if (_batchCount >= 0)
+        {
+            _batch[_batchCount++] = (move, key);
+        }
+        else
+        {
+            queue.Enqueue(move, key);
+        }
+    }
+
+    /// <summary>Moves the collected batch into the (empty) queue, which then heapifies it in linear time.</summary>
+    private void Flush(PriorityQueue<Move, double> queue)
+    {
+        queue.EnqueueRange(new ArraySegment<(Move, double)>(_batch, 0, _batchCount));
+        _batchCount = -1;
     }
 
     private readonly record struct Move(int Query, int Model);

@@ -7,17 +7,20 @@ namespace Eccos.Scheduling;
 /// <remarks>
 /// <para>
 /// The dual function is <c>D(t, μ) = Σ_i min_j (f_ij + t·g_ij + μ_j) − t·Limit − Σ_j μ_j·L_j</c>, a lower bound on
-/// the optimum for every t, μ ≥ 0. The ascent alternates two kinds of steps:
+/// the optimum for every t, μ ≥ 0. The ascent combines three kinds of steps:
 /// </para>
 /// <list type="bullet">
 /// <item>Exact block-coordinate steps: each binding μ_j is set to the midpoint of the interval that maximizes D along
 /// it (where exactly L_j queries prefer model j), and t to the maximizer along t by the breakpoint search. Each step
 /// can only raise D and needs no step size; with no binding capacity the single t step is already the optimum.</item>
+/// <item>After each sweep, an exact line search along the sweep's displacement (a pattern move): coordinate steps
+/// zig-zag when the prices are coupled, and the displacement points along the valley.</item>
 /// <item>Projected subgradient steps with Polyak's rule <c>ρ·(UB − D)/‖s‖²</c>, the best primal as the target and ρ
 /// halved after a run of steps without a better bound, once the coordinate steps stall (a non-smooth corner).</item>
 /// </list>
 /// <para>
-/// The Lagrangian argmin is repaired into a feasible assignment after each sweep and every few subgradient steps;
+/// The Lagrangian argmin is repaired into a feasible assignment after a sweep whose argmin overloads little, every
+/// few subgradient steps and at the best dual point;
 /// the best one is finally polished by an exact branch and bound over the few queries whose choice is closest to a
 /// tie. Stops when the relative gap between the best primal and the best bound is within the tolerance.
 /// </para>
@@ -36,11 +39,14 @@ internal sealed class LagrangianEngine
     private readonly int[] _load;
     private readonly double[] _mu;
     private readonly double[] _bestMu;
-    private readonly double[] _subgradient;
+    private readonly double[] _muStart;
+    private readonly double[] _direction;
     private readonly GreedyRepair _repair;
-    private double[] _bpT;
-    private double[] _bpW;
+    private readonly LineSearch _line;
     private int[]? _minG;
+    private double[]? _minGPrices;
+    private double _patternStep = 0.25;
+    private double _exactTriedAt = double.NaN;
     private double _minGValue;
 
     public LagrangianEngine(SolverProblem p, LagrangianSolverOptions options, CancellationToken cancellationToken)
@@ -58,9 +64,9 @@ internal sealed class LagrangianEngine
         _load = new int[p.M];
         _mu = new double[p.M];
         _bestMu = new double[p.M];
-        _subgradient = new double[p.M];
-        _bpT = new double[Math.Max(16, n * 2)];
-        _bpW = new double[_bpT.Length];
+        _muStart = new double[p.M];
+        _direction = new double[p.M];
+        _line = new LineSearch(p);
         _repair = new GreedyRepair(p);
         Assignment = new int[n];
     }
@@ -93,62 +99,68 @@ internal sealed class LagrangianEngine
     public void Run()
     {
         SolverProblem p = _p;
-        if (p.HasSide && SumOfLeastG() > p.Limit + _repair.SideTolerance)
+        double t = p.HasSide ? _line.MaximizeOverT(_mu, _line.EstimateT(), spread: 1.3) : 0;
+        Iterations = 1;
+        if (double.IsPositiveInfinity(t))
         {
             // even the least g of every query misses the limit: no assignment meets it, capacities or not
             SetUnreachable();
             return;
         }
 
-        double t = p.HasSide ? DualKernels.MaximizeOverT(p, _mu, ref _bpT, ref _bpW) : 0;
         double d = Evaluate(t);
-        Iterations = 1;
         Record(d, t);
-        TryPrimal(t);
-        if (Unreachable)
+        bool triedBest = false;
+        if (!Overloaded())
         {
-            return;
+            // no capacity binds at the optimum over t: this point is already dual optimal
+            TryPrimal(t);
+            triedBest = true;
         }
 
-        // without a capacity that can bind, the exact step on t above already maximized the dual
         bool coordinate = true;
         double rho = _o.InitialStepScale;
         int sinceImprovement = 0;
-        while (p.HasCapacities && Gap > _o.Tolerance && Iterations < _o.MaxIterations && rho >= _o.MinStepScale)
+        while (!Unreachable && p.HasCapacities && Gap > _o.Tolerance && Iterations < _o.MaxIterations && rho >= _o.MinStepScale)
         {
             _ct.ThrowIfCancellationRequested();
             double before = Bound;
             if (coordinate)
             {
-                bool changed = false;
-                for (int j = 0; j < p.M; j++)
-                {
-                    if (p.Capacity[j] >= p.N || (_load[j] <= p.Capacity[j] && _mu[j] == 0))
-                    {
-                        continue;
-                    }
-
-                    if (changed)
-                    {
-                        DualKernels.BestTwo(p, t, _mu, _best, _second, _argD);
-                    }
-
-                    _mu[j] = ExactMu(j, t);
-                    changed = true;
-                }
-
-                if (p.HasSide)
-                {
-                    t = DualKernels.MaximizeOverT(p, _mu, ref _bpT, ref _bpW);
-                }
-
+                double tStart = t;
+                _mu.CopyTo(_muStart, 0);
+                t = Sweep(t);
                 d = Evaluate(t);
                 Iterations++;
-                Record(d, t);
-                TryPrimal(t);
+                bool improved = Record(d, t);
+                d = PatternMove(ref t, tStart, d);
+                improved |= Record(d, t);
+                if (Unreachable)
+                {
+                    break;
+                }
+
+                if (improved && (SmallOverload() || d <= before + (1e-3 * Math.Abs(before))))
+                {
+                    TryPrimal(t);
+                    triedBest = true;
+                }
+                else if (double.IsPositiveInfinity(PrimalF) && Iterations >= 6 && !MinGFits())
+                {
+                    // several sweeps and still no assignment to repair: settle whether one exists at all
+                    SetUnreachable();
+                    break;
+                }
+                else if (improved)
+                {
+                    triedBest = false;
+                }
+
                 if (d <= before + (1e-7 * Math.Max(1, Math.Abs(before))))
                 {
-                    // the coordinate steps stalled at a corner of the dual: continue from the best point by subgradient
+                    // the exact steps stalled at a corner of the dual: try the exact capacitated argmin there, then
+                    // go on from the best point by subgradient if the gap is still open
+                    TryExactPrimal(T);
                     coordinate = false;
                     t = T;
                     _bestMu.CopyTo(_mu, 0);
@@ -157,49 +169,17 @@ internal sealed class LagrangianEngine
             }
             else
             {
-                double target = double.IsPositiveInfinity(PrimalF) ? d + (0.05 * Math.Max(1, Math.Abs(d))) : PrimalF;
-                double norm2 = 0;
-                double st = 0;
-                if (p.HasSide)
-                {
-                    st = SumG() - p.Limit;
-                    if (t <= 0 && st < 0)
-                    {
-                        st = 0;
-                    }
-
-                    norm2 += st * st;
-                }
-
-                for (int j = 0; j < p.M; j++)
-                {
-                    double s = _load[j] - p.Capacity[j];
-                    if (_mu[j] <= 0 && s < 0)
-                    {
-                        s = 0;
-                    }
-
-                    _subgradient[j] = s;
-                    norm2 += s * s;
-                }
-
-                if (norm2 == 0)
+                d = SubgradientStep(ref t, d, rho);
+                Iterations++;
+                if (double.IsNaN(d))
                 {
                     break; // zero subgradient: the current point maximizes the dual
                 }
 
-                double step = rho * Math.Max(target - d, 1e-12 * Math.Max(1, Math.Abs(d))) / norm2;
-                t = Math.Max(0, t + (step * st));
-                for (int j = 0; j < p.M; j++)
-                {
-                    _mu[j] = Math.Max(0, _mu[j] + (step * _subgradient[j]));
-                }
-
-                d = Evaluate(t);
-                Iterations++;
                 if (Record(d, t))
                 {
                     sinceImprovement = 0;
+                    triedBest = false;
                 }
                 else if (++sinceImprovement >= _o.StepHalvingPatience)
                 {
@@ -207,30 +187,203 @@ internal sealed class LagrangianEngine
                     sinceImprovement = 0;
                 }
 
-                if (Iterations % _o.RepairInterval == 0)
+                if (Iterations % _o.RepairInterval == 0 && (SmallOverload() || double.IsPositiveInfinity(PrimalF)))
                 {
                     TryPrimal(t);
                 }
             }
-
-            if (Unreachable)
-            {
-                return;
-            }
         }
 
-        if (!double.IsPositiveInfinity(PrimalF) && Gap > _o.Tolerance)
+        if (Unreachable)
         {
-            // one more repair from the best dual point, then the exact polish of the closest calls
-            if (T != t || !_mu.AsSpan().SequenceEqual(_bestMu))
-            {
-                _bestMu.CopyTo(_mu, 0);
-                Evaluate(T);
-                TryPrimal(T);
-            }
+            return;
+        }
 
+        if (!triedBest || double.IsPositiveInfinity(PrimalF))
+        {
+            // a repair from the best dual point
+            _bestMu.CopyTo(_mu, 0);
+            Evaluate(T);
+            TryPrimal(T);
+        }
+
+        if (!Unreachable && Gap > _o.Tolerance && p.HasCapacities)
+        {
+            // ties between priced costs (common with coarse predictions) can leave the greedy repair short of chains
+            // of moves; the exact capacitated argmin just past the best t breaks them toward the side constraint
+            TryExactPrimal(T);
+        }
+
+        if (!Unreachable && Gap > _o.Tolerance)
+        {
             Polish();
         }
+    }
+
+    /// <summary>
+    /// Repairs the exact minimum of Σ(f + t'·g) within the capacities (a transportation solve) into a candidate, with
+    /// t' just past <paramref name="t"/> so that ties between priced costs break toward the side constraint. Once per t.
+    /// </summary>
+    private void TryExactPrimal(double t)
+    {
+        if (t == _exactTriedAt || !_p.HasCapacities)
+        {
+            return;
+        }
+
+        _exactTriedAt = t;
+        int[] w = _work;
+        var prices = new double[_p.M];
+        foreach (double side in (ReadOnlySpan<double>)[1, -1])
+        {
+            // just past t ties break toward the side constraint (then slack is spent), just before it toward f (then
+            // the side step repairs); keep the better
+            double tt = Math.Max(0, t + (side * 1e-9 * Math.Max(1, t)));
+            TransportationSolver.Solve(_p, 1, tt, w, prices, _ct);
+            if (_repair.Run(w, tt, fixCapacity: false) == 0 && _repair.SumF < PrimalF)
+            {
+                PrimalF = _repair.SumF;
+                w.CopyTo(Assignment, 0);
+            }
+        }
+    }
+
+    /// <summary>One sweep of exact coordinate steps: every capacity price that binds or is positive, then t.</summary>
+    private double Sweep(double t)
+    {
+        SolverProblem p = _p;
+        bool changed = false;
+        for (int j = 0; j < p.M; j++)
+        {
+            if (p.Capacity[j] >= p.N || (_load[j] <= p.Capacity[j] && _mu[j] == 0))
+            {
+                continue;
+            }
+
+            if (changed)
+            {
+                DualKernels.BestTwo(p, t, _mu, _best, _second, _argD);
+            }
+
+            _mu[j] = ExactMu(j, t);
+            changed = true;
+        }
+
+        return p.HasSide ? _line.MaximizeOverT(_mu, t) : t;
+    }
+
+    /// <summary>
+    /// The exact line search along the displacement of the last sweep (coordinate steps zig-zag when the prices are
+    /// coupled; the displacement points along the valley).
+    /// </summary>
+    private double PatternMove(ref double t, double tStart, double d)
+    {
+        SolverProblem p = _p;
+        double dt = t - tStart;
+        double sMax = double.PositiveInfinity;
+        bool any = dt != 0;
+        if (dt < 0)
+        {
+            sMax = t / -dt;
+        }
+
+        for (int j = 0; j < p.M; j++)
+        {
+            double dm = _mu[j] - _muStart[j];
+            _direction[j] = dm;
+            any |= dm != 0;
+            if (dm < 0)
+            {
+                sMax = Math.Min(sMax, _mu[j] / -dm);
+            }
+        }
+
+        if (!any || sMax <= 0)
+        {
+            return d;
+        }
+
+        double s = _line.Maximize(t, _mu, dt, _direction, sMax, _patternStep, _argD);
+        if (double.IsPositiveInfinity(s) && !MinGFits())
+        {
+            // the dual rises without end along this ray: the constraints cannot all hold (confirmed exactly)
+            SetUnreachable();
+            return d;
+        }
+
+        if (!(s > 0) || !double.IsFinite(s))
+        {
+            return d;
+        }
+
+        _patternStep = s;
+
+        t = Math.Max(0, t + (s * dt));
+        for (int j = 0; j < p.M; j++)
+        {
+            _mu[j] = Math.Max(0, _mu[j] + (s * _direction[j]));
+        }
+
+        double moved = Evaluate(t);
+        Iterations++;
+        return moved;
+    }
+
+    /// <summary>One projected subgradient step with Polyak's rule; NaN when the subgradient is zero.</summary>
+    private double SubgradientStep(ref double t, double d, double rho)
+    {
+        SolverProblem p = _p;
+        double target = double.IsPositiveInfinity(PrimalF) ? d + (0.05 * Math.Max(1, Math.Abs(d))) : PrimalF;
+        double norm2 = 0;
+        double st = 0;
+        if (p.HasSide)
+        {
+            st = SumG() - p.Limit;
+            if (t <= 0 && st < 0)
+            {
+                st = 0;
+            }
+
+            norm2 += st * st;
+        }
+
+        for (int j = 0; j < p.M; j++)
+        {
+            double s = _load[j] - p.Capacity[j];
+            if (_mu[j] <= 0 && s < 0)
+            {
+                s = 0;
+            }
+
+            _direction[j] = s;
+            norm2 += s * s;
+        }
+
+        if (norm2 == 0)
+        {
+            return double.NaN;
+        }
+
+        double step = rho * Math.Max(target - d, 1e-12 * Math.Max(1, Math.Abs(d))) / norm2;
+        t = Math.Max(0, t + (step * st));
+        for (int j = 0; j < p.M; j++)
+        {
+            _mu[j] = Math.Max(0, _mu[j] + (step * _direction[j]));
+        }
+
+        return Evaluate(t);
+    }
+
+    /// <summary>Whether the current argmin exceeds the capacities by little enough that a repair is worth it.</summary>
+    private bool SmallOverload()
+    {
+        long excess = 0;
+        for (int j = 0; j < _p.M; j++)
+        {
+            excess += Math.Max(0, _load[j] - _p.Capacity[j]);
+        }
+
+        return excess <= Math.Max(16, _p.N / 50);
     }
 
     /// <summary>The relative gap between a primal and a bound (0 when they meet).</summary>
@@ -252,25 +405,17 @@ internal sealed class LagrangianEngine
         return false;
     }
 
-    private double SumOfLeastG()
+    private bool Overloaded()
     {
-        double s = 0;
-        int n = _p.N;
-        for (int i = 0; i < n; i++)
+        for (int j = 0; j < _p.M; j++)
         {
-            double min = double.PositiveInfinity;
-            for (int j = 0; j < _p.M; j++)
+            if (_load[j] > _p.Capacity[j])
             {
-                if (_p.IsEligible(i, j))
-                {
-                    min = Math.Min(min, _p.G[(j * n) + i]);
-                }
+                return true;
             }
-
-            s += min;
         }
 
-        return s;
+        return false;
     }
 
     private double SumG()
@@ -378,12 +523,17 @@ internal sealed class LagrangianEngine
         }
     }
 
+    /// <summary>
+    /// Whether the side constraint can hold within the capacities at all: the exact least Σg (highest quality, or
+    /// least cost) by a transportation solve, computed once per solve.
+    /// </summary>
     private bool MinGFits()
     {
         if (_minG is null)
         {
             _minG = new int[_p.N];
-            TransportationSolver.Solve(_p, 0, 1, _minG, new double[_p.M], _ct);
+            _minGPrices = new double[_p.M];
+            TransportationSolver.Solve(_p, 0, 1, _minG, _minGPrices, _ct);
             double s = 0;
             for (int i = 0; i < _p.N; i++)
             {
@@ -396,28 +546,18 @@ internal sealed class LagrangianEngine
         return _minGValue <= _p.Limit + _repair.SideTolerance;
     }
 
+    /// <summary>Ends with the least-Σg assignment within the capacities and its prices: the side constraint cannot hold.</summary>
     private void SetUnreachable()
     {
-        var prices = new double[_p.M];
-        int[] a = _minG ?? new int[_p.N];
-        if (_minG is null)
-        {
-            TransportationSolver.Solve(_p, 0, 1, a, prices, _ct);
-            _minG = a;
-        }
-        else
-        {
-            TransportationSolver.Solve(_p, 0, 1, a, prices, _ct);
-        }
-
-        a.CopyTo(Assignment, 0);
-        prices.CopyTo(_bestMu, 0);
+        MinGFits();
+        _minG!.CopyTo(Assignment, 0);
+        _minGPrices!.CopyTo(_bestMu, 0);
         Unreachable = true;
         T = double.PositiveInfinity;
         double s = 0;
         for (int i = 0; i < _p.N; i++)
         {
-            s += _p.F[(a[i] * _p.N) + i];
+            s += _p.F[(_minG[i] * _p.N) + i];
         }
 
         PrimalF = s;
@@ -523,7 +663,7 @@ internal sealed class LagrangianEngine
             options[c] = [.. list];
         }
 
-        var bb = new BranchAndBound(p, core, options, residual, limit, minimizeG: false, maxDeferred: 0, _o.PolishNodeLimit, [T], _ct);
+        var bb = new BranchAndBound(p, core, options, residual, limit, minimizeG: false, maxDeferred: 0, _o.PolishNodeLimit, [T], _bestMu, _ct);
         bb.SetIncumbent(incumbent);
         double before = bb.BestValue;
         bb.Run();

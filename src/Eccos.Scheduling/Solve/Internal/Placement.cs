@@ -29,38 +29,50 @@ internal sealed class Placement
     {
         int n = predictions.QueryCount;
         int m = predictions.ModelCount;
-        bool[] eligible = predictions.Eligible.ToArray();
-        var groups = new Dictionary<int, int>(new RowComparer(eligible, m));
-        var groupOf = new int[n];
-        var first = new List<int>();
-        var size = new List<int>();
-        for (int i = 0; i < n; i++)
-        {
-            if (!groups.TryGetValue(i, out int gid))
-            {
-                gid = groups.Count;
-                groups.Add(i, gid);
-                first.Add(i);
-                size.Add(0);
-            }
-
-            groupOf[i] = gid;
-            size[gid]++;
-        }
-
-        int gc = first.Count;
         long totalCap = 0;
         for (int j = 0; j < m; j++)
         {
             totalCap += Math.Min(capacities[j], n);
         }
 
-        var placed = new int[gc];
-        if (gc == 1 && Array.TrueForAll(eligible.AsSpan(0, m).ToArray(), e => e))
+        if (!predictions.Eligible.Contains(false))
         {
-            placed[0] = (int)Math.Min(n, totalCap);
-            return new Placement(placed[0], groupOf, placed);
+            // one group: every query may go anywhere
+            int all = (int)Math.Min(n, totalCap);
+            return new Placement(all, new int[n], [all]);
         }
+
+        bool[] eligible = predictions.Eligible.ToArray();
+        var groupOf = new int[n];
+        var first = new List<int>();
+        var size = new List<int>();
+        if (m <= 64)
+        {
+            // group by the eligibility bit mask
+            var groups = new Dictionary<ulong, int>();
+            for (int i = 0; i < n; i++)
+            {
+                ulong mask = 0;
+                int row = i * m;
+                for (int j = 0; j < m; j++)
+                {
+                    mask |= eligible[row + j] ? 1UL << j : 0;
+                }
+
+                Join(groups, mask, i, groupOf, first, size);
+            }
+        }
+        else
+        {
+            var groups = new Dictionary<int, int>(new RowComparer(eligible, m));
+            for (int i = 0; i < n; i++)
+            {
+                Join(groups, i, i, groupOf, first, size);
+            }
+        }
+
+        int gc = first.Count;
+        var placed = new int[gc];
 
         // nodes: 0 source, 1..gc groups, gc+1..gc+m models, gc+m+1 sink
         var flow = new MaxFlow(gc + m + 2);
@@ -126,6 +138,22 @@ internal sealed class Placement
 
         keep.Sort();
         return [.. keep];
+    }
+
+    /// <summary>Puts query <paramref name="i"/> into the group of <paramref name="key"/>, opening it if new.</summary>
+    private static void Join<TKey>(Dictionary<TKey, int> groups, TKey key, int i, int[] groupOf, List<int> first, List<int> size)
+        where TKey : notnull
+    {
+        if (!groups.TryGetValue(key, out int gid))
+        {
+            gid = groups.Count;
+            groups.Add(key, gid);
+            first.Add(i);
+            size.Add(0);
+        }
+
+        groupOf[i] = gid;
+        size[gid]++;
     }
 
     private sealed class RowComparer(bool[] eligible, int m) : IEqualityComparer<int>

@@ -67,13 +67,12 @@ internal static class SolveSupport
             return null;
         }
 
-        var full = SolverProblem.Create(predictions, constraints, caps);
+        using var full = SolverProblem.Create(predictions, constraints, caps);
         double t = 0;
         if (full.HasSide)
         {
-            double[] bpT = new double[16];
-            double[] bpW = new double[16];
-            t = DualKernels.MaximizeOverT(full, new double[full.M], ref bpT, ref bpW);
+            var search = new LineSearch(full);
+            t = search.MaximizeOverT(new double[full.M], search.EstimateT(), spread: 1.3);
             if (!double.IsFinite(t))
             {
                 t = 0;
