@@ -26,9 +26,8 @@ internal sealed class UtilityRouterSolver : IAssignmentSolver
     {
         int[] caps = SolveSupport.ValidateAndResolve(predictions, constraints);
         int m = predictions.ModelCount;
-        var key = new double[m];
         bool qualityFirst = double.IsPositiveInfinity(Lambda);
-        return BaselinePlacement.Solve(predictions, constraints, caps, (i, order) =>
+        return BaselinePlacement.Solve(predictions, constraints, caps, (i, key) =>
         {
             ReadOnlySpan<double> a = predictions.QualityRow(i);
             ReadOnlySpan<double> c = predictions.CostRow(i);
@@ -51,8 +50,6 @@ internal sealed class UtilityRouterSolver : IAssignmentSolver
                     key[j] = c[j] - (Lambda * a[j]);
                 }
             }
-
-            BaselinePlacement.SortBy(order, key);
         }, cancellationToken);
     }
 }
