@@ -6,8 +6,10 @@ namespace Eccos.Scheduling.Benchmarks.Dispatch;
 /// <summary>
 /// The router's overhead with the real online predictor: one request through <see cref="EccosChatClient"/> (online
 /// mode, 12 models) with a <see cref="KnnPredictor"/> over a 10,000-query history embedded by
-/// <see cref="HashingEmbeddingGenerator"/>, against the same no-op client called directly. The history is synthetic
-/// (generated here), so the benchmark runs without the shared data.
+/// <see cref="HashingEmbeddingGenerator"/>, against the same no-op client called directly; exact search and clustered
+/// search (IVF, √n lists, default probes). The predictor, the embedder and the lookup are also timed alone, to say
+/// where the time goes. The history is synthetic (generated here), so the benchmark runs without the shared data.
+/// Run: dotnet run -c Release --project benchmarks/Eccos.Scheduling.Benchmarks -- --filter '*KnnRouterOverhead*'
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
@@ -22,9 +24,14 @@ public class KnnRouterOverheadBenchmarks : IDisposable
     private KnnPredictor _predictor = null!;
     private ModelProfile[] _profiles = [];
     private SchedulingQuery[] _query = [];
+    private float[] _queryVector = [];
+    private PredictionMatrix _lookupResult = null!;
 
     [Params(10_000)]
     public int History { get; set; }
+
+    [Params(KnnSearch.Exact, KnnSearch.Clustered)]
+    public KnnSearch Search { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -40,7 +47,7 @@ public class KnnRouterOverheadBenchmarks : IDisposable
         }
 
         _embedder = HashingEmbeddingGenerator.Fit(history.Select(r => r.Query));
-        KnnPredictor predictor = _predictor = KnnPredictor.CreateAsync(history, _embedder).GetAwaiter().GetResult();
+        KnnPredictor predictor = _predictor = KnnPredictor.CreateAsync(history, _embedder, new KnnPredictorOptions { Search = Search }).GetAwaiter().GetResult();
         var builder = new EccosBuilder().UsePredictor(predictor, learnFromTraffic: false).UseSolver(new LagrangianAssignmentSolver()).WithQualityTarget(0.7);
         foreach (ModelProfile p in profiles)
         {
@@ -50,6 +57,9 @@ public class KnnRouterOverheadBenchmarks : IDisposable
         _router = builder.WarmUpWith(history.Take(512).Select(r => r.ToQuery())).Build();
         _messages = [new(ChatRole.User, Sentence(random))];
         _query = [new SchedulingQuery(_messages[0].Text, 40)];
+        _queryVector = new float[_embedder.Dimensions];
+        _embedder.Embed(_query[0].Text, _queryVector);
+        _lookupResult = new PredictionMatrix(1, _profiles);
     }
 
     [GlobalCleanup]
@@ -74,6 +84,20 @@ public class KnnRouterOverheadBenchmarks : IDisposable
 
     [Benchmark(Description = "kNN predictor alone (1 query × 12 models)")]
     public ValueTask<PredictionMatrix> PredictorAlone() => _predictor.PredictAsync(_query, _profiles);
+
+    [Benchmark(Description = "hashing embedder alone (same query)")]
+    public float[] EmbedderAlone()
+    {
+        _embedder.Embed(_query[0].Text, _queryVector);
+        return _queryVector;
+    }
+
+    [Benchmark(Description = "kNN lookup alone (search + aggregation, embedded query)")]
+    public PredictionMatrix LookupAlone()
+    {
+        _predictor.Predict(_predictor.Index.Snapshot, _queryVector, _query, _lookupResult, CancellationToken.None);
+        return _lookupResult;
+    }
 
     private static string Sentence(Random random) => string.Join(' ', Enumerable.Range(0, 25).Select(_ => Words[random.Next(Words.Length)]));
 }

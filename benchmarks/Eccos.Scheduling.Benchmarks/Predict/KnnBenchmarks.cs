@@ -3,8 +3,10 @@ using BenchmarkDotNet.Attributes;
 namespace Eccos.Scheduling.Benchmarks.Predict;
 
 /// <summary>
-/// kNN lookup — exact top-k search and aggregation, embedding excluded — over N stored 384-dimensional queries with
-/// 12 models each; per query, for single queries and batches.
+/// kNN lookup — top-k search and aggregation, embedding excluded — over N stored 384-dimensional queries with
+/// 12 models each; per query, for single queries and batches; exact search and clustered search (IVF, √N lists) with
+/// a few probe counts. The vectors are uniformly random (no cluster structure: every list holds about N/√N rows, the
+/// least favourable case for the clustered search's recall, not for its speed).
 /// Run: dotnet run -c Release --project benchmarks/Eccos.Scheduling.Benchmarks -- --filter '*KnnLookup*' --job short
 /// </summary>
 [MemoryDiagnoser]
@@ -29,12 +31,23 @@ public class KnnLookupBenchmarks
     [Params(32)]
     public int K { get; set; }
 
+    /// <summary>Gets or sets the search: "exact", or "clustered/P" for an IVF index probing P lists.</summary>
+    [Params("exact", "clustered/4", "clustered/8", "clustered/16")]
+    public string Search { get; set; } = "exact";
+
     [GlobalSetup]
     public void Setup()
     {
         var rng = new Random(42);
         _models = [.. Enumerable.Range(0, Models).Select(j => new ModelProfile($"model-{j}", 0.1 * (j + 1), 0.3 * (j + 1)))];
-        _predictor = KnnPredictor.CreateAsync([], new HashingEmbeddingGenerator(), new KnnPredictorOptions { K = K }).GetAwaiter().GetResult();
+        var options = new KnnPredictorOptions { K = K };
+        if (Search.StartsWith("clustered/", StringComparison.Ordinal))
+        {
+            options.Search = KnnSearch.Clustered;
+            options.Probes = int.Parse(Search["clustered/".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        _predictor = KnnPredictor.CreateAsync([], new HashingEmbeddingGenerator(), options).GetAwaiter().GetResult();
         const int Chunk = 5_000;
         for (int start = 0; start < Stored; start += Chunk)
         {
@@ -50,7 +63,14 @@ public class KnnLookupBenchmarks
                 items[i] = ($"task-{i % 14}", [.. _models.Select(m => new ModelOutcome(m.Name, rng.Next(2), 20 + rng.Next(400)))]);
             }
 
-            _predictor.Index.Add(vectors, Dimensions, items);
+            _predictor.Index.Add(vectors, Dimensions, items, clusterInBackground: false);
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        _predictor.Index.ClusterIfDue();
+        if (options.Search == KnnSearch.Clustered)
+        {
+            Console.WriteLine($"// clustering {Stored} rows into {_predictor.Index.Snapshot.Clusters!.ListCount} lists took {clock.Elapsed.TotalSeconds:F2} s");
         }
 
         _snapshot = _predictor.Index.Snapshot;

@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace Eccos.Scheduling;
 
-/// <summary>How a <see cref="KnnIndex"/> clusters: the requested lists (0 = √n), probes, and when to cluster first.</summary>
+/// <summary>How a <see cref="KnnIndex"/> clusters: the requested lists (0 = 2√n), probes, and when to cluster first.</summary>
 internal sealed record KnnClusterSettings(int Lists, int Probes, int MinRows = KnnClusterSettings.DefaultMinRows)
 {
     /// <summary>Below this many stored queries the search stays exact (an exact scan of them is cheap).</summary>
@@ -20,7 +20,9 @@ internal sealed record KnnClusterSettings(int Lists, int Probes, int MinRows = K
     /// <summary>The number of lists for a clustering of <paramref name="rows"/> stored queries.</summary>
     public int ListsFor(int rows)
     {
-        int wanted = Lists > 0 ? Lists : (int)Math.Round(Math.Sqrt(rows));
+        // 2√n rather than FAISS's usual √n: on MMLU-Pro, at equal rows scanned, more and smaller lists found more of the
+        // true neighbours (recall@32 0.65 vs 0.60 at ~540 rows), and scoring 2√n centroids stays cheap (~3 µs at 10k).
+        int wanted = Lists > 0 ? Lists : (int)Math.Round(2 * Math.Sqrt(rows));
         return Math.Clamp(wanted, 1, Math.Max(1, rows / MinRowsPerList));
     }
 }

@@ -50,6 +50,12 @@ internal sealed class KnnIndex
     /// <summary>Gets the current snapshot: a consistent view for one prediction.</summary>
     public KnnSnapshot Snapshot => Volatile.Read(ref _snapshot);
 
+    /// <summary>
+    /// Gets or sets a callback run by a background clustering after it has built the new lists and before it installs
+    /// them (tests use it to add rows while a clustering is in flight).
+    /// </summary>
+    internal Action? BeforeInstall { get; set; }
+
     /// <summary>Gets the clustering settings, or <see langword="null"/> for exact search.</summary>
     public KnnClusterSettings? Clustering => _clustering;
 
@@ -251,6 +257,7 @@ internal sealed class KnnIndex
         try
         {
             lists = Build(source);
+            BeforeInstall?.Invoke();
         }
         finally
         {
