@@ -114,6 +114,11 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
             options.CalibrationMargin = margin;
         }
 
+        if (a.CalibrationFolds is { } folds)
+        {
+            options.CalibrationFolds = folds;
+        }
+
         long started = _time.GetTimestamp();
         OutcomeDataset dataset = await OutcomeDataset.LoadAsync(a.DataDirectory, cancellationToken).ConfigureAwait(false);
         foreach (string model in a.Capacities.Keys)

@@ -21,7 +21,8 @@ internal sealed class EvaluateArguments
           --embedder NAME            embedder of the kNN predictors: hashing (default) or minilm
           --cache-dir DIR            embedding cache (default $XDG_CACHE_HOME/eccos/embeddings or ~/.cache/eccos/embeddings)
           --seed N                   seed of splits and random baselines (default 0)
-          --calibration-margin X     t(alpha) aims at alpha + X on the validation slice (default 0.01)
+          --calibration-margin X     t(alpha) aims at alpha + X on the held-out replay (default 0.005)
+          --calibration-folds N      held-out folds of the training split t(alpha) is learned on (default 5; 1 = validation slice only)
           --in-order                 replay the test split in file order (default: seeded random order)
           --json FILE                write the JSON report
           --markdown FILE            write the Markdown report
@@ -49,6 +50,8 @@ internal sealed class EvaluateArguments
     public int Seed { get; private set; }
 
     public double? CalibrationMargin { get; private set; }
+
+    public int? CalibrationFolds { get; private set; }
 
     public bool InOrder { get; private set; }
 
@@ -144,6 +147,9 @@ internal sealed class EvaluateArguments
                     break;
                 case "--calibration-margin":
                     parsed.CalibrationMargin = ParseMargin(Value());
+                    break;
+                case "--calibration-folds":
+                    parsed.CalibrationFolds = ParseInt(option, Value(), 1);
                     break;
                 case "--in-order":
                     if (inline is not null)

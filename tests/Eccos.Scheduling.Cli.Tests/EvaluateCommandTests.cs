@@ -124,6 +124,7 @@ public class EvaluateCommandTests
         yield return Case("capacity share above 1", "evaluate", "--data", "{data}", "--capacity", "cheap=2");
         yield return Case("capacity of unknown model", "evaluate", "--data", "{data}", "--capacity", "nope=0.1");
         yield return Case("calibration margin out of range", "evaluate", "--data", "{data}", "--calibration-margin", "0.7");
+        yield return Case("calibration folds 0", "evaluate", "--data", "{data}", "--calibration-folds", "0");
         yield return Case("in-order with a value", "evaluate", "--data", "{data}", "--in-order=yes");
         yield return Case("unknown predictor", "evaluate", "--data", "{data}", "--predictor", "nope");
         yield return Case("unknown solver", "evaluate", "--data", "{data}", "--solver", "nope");

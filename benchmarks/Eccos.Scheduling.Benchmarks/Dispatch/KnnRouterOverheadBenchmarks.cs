@@ -6,25 +6,37 @@ namespace Eccos.Scheduling.Benchmarks.Dispatch;
 /// <summary>
 /// The router's overhead with the real online predictor: one request through <see cref="EccosChatClient"/> (online
 /// mode, 12 models) with a <see cref="KnnPredictor"/> over a 10,000-query history embedded by
-/// <see cref="HashingEmbeddingGenerator"/>, against the same no-op client called directly. The history is synthetic
-/// (generated here), so the benchmark runs without the shared data.
+/// <see cref="HashingEmbeddingGenerator"/>, against the same no-op client called directly; exact search and clustered
+/// search (the router's default: 2√n lists, 8 probes). The predictor, the embedder and the lookup are also timed alone,
+/// to say where the time goes. Each invocation sends the next of 256 different prompts, so that a clustered search
+/// does not find the same lists in the cache every time. The history is synthetic (generated here), so the benchmark
+/// runs without the shared data.
+/// Run: dotnet run -c Release --project benchmarks/Eccos.Scheduling.Benchmarks -- --filter '*KnnRouterOverhead*'
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
 public class KnnRouterOverheadBenchmarks : IDisposable
 {
     private const int Models = 12;
+    private const int Prompts = 256;
     private static readonly string[] Words = [.. Enumerable.Range(0, 2_000).Select(i => "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
     private NoOpChatClient _client = null!;
-    private ChatMessage[] _messages = [];
+    private ChatMessage[][] _messages = [];
     private HashingEmbeddingGenerator _embedder = null!;
     private EccosChatClient _router = null!;
     private KnnPredictor _predictor = null!;
     private ModelProfile[] _profiles = [];
-    private SchedulingQuery[] _query = [];
+    private SchedulingQuery[][] _queries = [];
+    private float[][] _queryVectors = [];
+    private float[] _embedded = [];
+    private PredictionMatrix _lookupResult = null!;
+    private int _next;
 
     [Params(10_000)]
     public int History { get; set; }
+
+    [Params(KnnSearch.Exact, KnnSearch.Clustered)]
+    public KnnSearch Search { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -40,7 +52,7 @@ public class KnnRouterOverheadBenchmarks : IDisposable
         }
 
         _embedder = HashingEmbeddingGenerator.Fit(history.Select(r => r.Query));
-        KnnPredictor predictor = _predictor = KnnPredictor.CreateAsync(history, _embedder).GetAwaiter().GetResult();
+        KnnPredictor predictor = _predictor = KnnPredictor.CreateAsync(history, _embedder, new KnnPredictorOptions { Search = Search }).GetAwaiter().GetResult();
         var builder = new EccosBuilder().UsePredictor(predictor, learnFromTraffic: false).UseSolver(new LagrangianAssignmentSolver()).WithQualityTarget(0.7);
         foreach (ModelProfile p in profiles)
         {
@@ -48,8 +60,16 @@ public class KnnRouterOverheadBenchmarks : IDisposable
         }
 
         _router = builder.WarmUpWith(history.Take(512).Select(r => r.ToQuery())).Build();
-        _messages = [new(ChatRole.User, Sentence(random))];
-        _query = [new SchedulingQuery(_messages[0].Text, 40)];
+        _messages = [.. Enumerable.Range(0, Prompts).Select(_ => new[] { new ChatMessage(ChatRole.User, Sentence(random)) })];
+        _queries = [.. _messages.Select(m => new[] { new SchedulingQuery(m[0].Text, 40) })];
+        _queryVectors = [.. _queries.Select(q =>
+        {
+            var v = new float[_embedder.Dimensions];
+            _embedder.Embed(q[0].Text, v);
+            return v;
+        })];
+        _embedded = new float[_embedder.Dimensions];
+        _lookupResult = new PredictionMatrix(1, _profiles);
     }
 
     [GlobalCleanup]
@@ -67,13 +87,30 @@ public class KnnRouterOverheadBenchmarks : IDisposable
     }
 
     [Benchmark(Baseline = true, Description = "direct call")]
-    public Task<ChatResponse> Direct() => _client.GetResponseAsync(_messages);
+    public Task<ChatResponse> Direct() => _client.GetResponseAsync(_messages[Next()]);
 
     [Benchmark(Description = "router, online, kNN 10k + hashing embedder")]
-    public Task<ChatResponse> Routed() => _router.GetResponseAsync(_messages);
+    public Task<ChatResponse> Routed() => _router.GetResponseAsync(_messages[Next()]);
 
     [Benchmark(Description = "kNN predictor alone (1 query × 12 models)")]
-    public ValueTask<PredictionMatrix> PredictorAlone() => _predictor.PredictAsync(_query, _profiles);
+    public ValueTask<PredictionMatrix> PredictorAlone() => _predictor.PredictAsync(_queries[Next()], _profiles);
+
+    [Benchmark(Description = "hashing embedder alone (same prompts)")]
+    public float[] EmbedderAlone()
+    {
+        _embedder.Embed(_queries[Next()][0].Text, _embedded);
+        return _embedded;
+    }
+
+    [Benchmark(Description = "kNN lookup alone (search + aggregation, embedded prompts)")]
+    public PredictionMatrix LookupAlone()
+    {
+        int i = Next();
+        _predictor.Predict(_predictor.Index.Snapshot, _queryVectors[i], _queries[i], _lookupResult, CancellationToken.None);
+        return _lookupResult;
+    }
 
     private static string Sentence(Random random) => string.Join(' ', Enumerable.Range(0, 25).Select(_ => Words[random.Next(Words.Length)]));
+
+    private int Next() => _next = (_next + 1) % Prompts;
 }

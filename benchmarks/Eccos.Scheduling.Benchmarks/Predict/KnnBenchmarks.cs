@@ -3,8 +3,11 @@ using BenchmarkDotNet.Attributes;
 namespace Eccos.Scheduling.Benchmarks.Predict;
 
 /// <summary>
-/// kNN lookup — exact top-k search and aggregation, embedding excluded — over N stored 384-dimensional queries with
-/// 12 models each; per query, for single queries and batches.
+/// kNN lookup — top-k search and aggregation, embedding excluded — over N stored 384-dimensional queries with
+/// 12 models each; per query, for single queries and batches; exact search and clustered search (IVF, √N lists) with
+/// a few probe counts. The vectors are uniformly random (no cluster structure: every list holds about N/(2√N) rows, the
+/// least favourable case for the clustered search's recall, not for its speed). Each invocation takes the next of 256
+/// query vectors (one, or 16 in a row), so that the probed lists are not the same cached ones every time.
 /// Run: dotnet run -c Release --project benchmarks/Eccos.Scheduling.Benchmarks -- --filter '*KnnLookup*' --job short
 /// </summary>
 [MemoryDiagnoser]
@@ -14,6 +17,7 @@ public class KnnLookupBenchmarks
     private const int Dimensions = 384;
     private const int Models = 12;
     private const int Batch = 16;
+    private const int QueryVectors = 256;
 
     private KnnPredictor _predictor = null!;
     private KnnSnapshot _snapshot = null!;
@@ -22,6 +26,7 @@ public class KnnLookupBenchmarks
     private ModelProfile[] _models = null!;
     private PredictionMatrix _single = null!;
     private PredictionMatrix _batch = null!;
+    private int _next;
 
     [Params(10_000, 100_000)]
     public int Stored { get; set; }
@@ -29,12 +34,23 @@ public class KnnLookupBenchmarks
     [Params(32)]
     public int K { get; set; }
 
+    /// <summary>Gets or sets the search: "exact", or "clustered/P" for an IVF index probing P lists.</summary>
+    [Params("exact", "clustered/4", "clustered/8", "clustered/16")]
+    public string Search { get; set; } = "exact";
+
     [GlobalSetup]
     public void Setup()
     {
         var rng = new Random(42);
         _models = [.. Enumerable.Range(0, Models).Select(j => new ModelProfile($"model-{j}", 0.1 * (j + 1), 0.3 * (j + 1)))];
-        _predictor = KnnPredictor.CreateAsync([], new HashingEmbeddingGenerator(), new KnnPredictorOptions { K = K }).GetAwaiter().GetResult();
+        var options = new KnnPredictorOptions { K = K };
+        if (Search.StartsWith("clustered/", StringComparison.Ordinal))
+        {
+            options.Search = KnnSearch.Clustered;
+            options.Probes = int.Parse(Search["clustered/".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        _predictor = KnnPredictor.CreateAsync([], new HashingEmbeddingGenerator(), options).GetAwaiter().GetResult();
         const int Chunk = 5_000;
         for (int start = 0; start < Stored; start += Chunk)
         {
@@ -50,12 +66,19 @@ public class KnnLookupBenchmarks
                 items[i] = ($"task-{i % 14}", [.. _models.Select(m => new ModelOutcome(m.Name, rng.Next(2), 20 + rng.Next(400)))]);
             }
 
-            _predictor.Index.Add(vectors, Dimensions, items);
+            _predictor.Index.Add(vectors, Dimensions, items, clusterInBackground: false);
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        _predictor.Index.ClusterIfDue();
+        if (options.Search == KnnSearch.Clustered)
+        {
+            Console.WriteLine($"// clustering {Stored} rows into {_predictor.Index.Snapshot.Clusters!.ListCount} lists took {clock.Elapsed.TotalSeconds:F2} s");
         }
 
         _snapshot = _predictor.Index.Snapshot;
-        _queryVectors = new float[Batch * Dimensions];
-        for (int q = 0; q < Batch; q++)
+        _queryVectors = new float[QueryVectors * Dimensions];
+        for (int q = 0; q < QueryVectors; q++)
         {
             Span<float> v = _queryVectors.AsSpan(q * Dimensions, Dimensions);
             for (int d = 0; d < Dimensions; d++)
@@ -75,14 +98,16 @@ public class KnnLookupBenchmarks
     [Benchmark(Description = "one query")]
     public PredictionMatrix SingleQuery()
     {
-        _predictor.Predict(_snapshot, _queryVectors.AsSpan(0, Dimensions), _queries.AsSpan(0, 1).ToArray(), _single, CancellationToken.None);
+        int q = _next = (_next + 1) % QueryVectors;
+        _predictor.Predict(_snapshot, _queryVectors.AsSpan(q * Dimensions, Dimensions), _queries.AsSpan(q % Batch, 1).ToArray(), _single, CancellationToken.None);
         return _single;
     }
 
     [Benchmark(Description = "batch of 16, per query", OperationsPerInvoke = Batch)]
     public PredictionMatrix BatchOf16()
     {
-        _predictor.Predict(_snapshot, _queryVectors, _queries, _batch, CancellationToken.None);
+        int start = _next = (_next + Batch) % QueryVectors;
+        _predictor.Predict(_snapshot, _queryVectors.AsSpan(start * Dimensions, Batch * Dimensions), _queries, _batch, CancellationToken.None);
         return _batch;
     }
 }

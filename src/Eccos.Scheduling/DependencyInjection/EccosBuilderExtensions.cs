@@ -69,7 +69,10 @@ public static class EccosBuilderExtensions
     /// Returns the embedding generator (for example one registered in the container, which then owns it); default: a
     /// <see cref="HashingEmbeddingGenerator"/> fitted on the history, owned by the router.
     /// </param>
-    /// <param name="options">The kNN options; <see langword="null"/> for the defaults.</param>
+    /// <param name="options">
+    /// The kNN options; <see langword="null"/> for the defaults with <see cref="KnnPredictorOptions.Search"/> =
+    /// <see cref="KnnSearch.Clustered"/>, as in <see cref="EccosBuilder.UseKnnPredictor"/>.
+    /// </param>
     /// <returns>The builder.</returns>
     public static IEccosBuilder UseKnnPredictor(
         this IEccosBuilder builder,

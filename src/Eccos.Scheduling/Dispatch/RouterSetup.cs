@@ -64,6 +64,10 @@ internal sealed class RouterSetup
             embeddingGenerator = hashing;
         }
 
+        // Online routing predicts one request at a time: without options, the clustered search (an exact scan of a
+        // 10k history costs ~0.25 ms a request, the clustered one ~15 µs for 0.001 AUC on MMLU-Pro; docs/knn.md).
+        options ??= new KnnPredictorOptions { Search = KnnSearch.Clustered };
+
         // The hashing embedder completes synchronously; a remote generator blocks here once, at start-up.
         KnnPredictor predictor = KnnPredictor.CreateAsync(records, embeddingGenerator, options).GetAwaiter().GetResult();
         Predictor = predictor;

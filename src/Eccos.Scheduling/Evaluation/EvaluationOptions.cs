@@ -60,6 +60,16 @@ public sealed class EvaluationOptions
     public bool CalibrateTarget { get; set; } = true;
 
     /// <summary>
+    /// Gets or sets how many held-out folds of the training split t(α) is learned on: the validation slice and
+    /// <c>CalibrationFolds − 1</c> further slices of the rest of the training split, each replayed by the predictor
+    /// refitted without it (cross-fitting; a predictor given by <see cref="EvaluationPredictor.Fitted"/> is not refitted
+    /// and is calibrated on the validation slice only). More folds mean a less noisy t(α) and reachability, for
+    /// <c>CalibrationFolds − 1</c> extra fits of each predictor; 1 calibrates on the validation slice alone. At least 1.
+    /// Default 5.
+    /// </summary>
+    public int CalibrationFolds { get; set; } = 5;
+
+    /// <summary>
     /// Gets or sets the safety margin of the target calibration: t(α) is learned so that validation realizes α plus
     /// this margin. In [0, 0.5). Default <see cref="QualityTargetCalibratorOptions.DefaultMargin"/>.
     /// </summary>
@@ -135,6 +145,11 @@ public sealed class EvaluationOptions
         if (!(CalibrationMargin >= 0 && CalibrationMargin < 0.5))
         {
             throw new ArgumentOutOfRangeException(paramName, CalibrationMargin, "CalibrationMargin must lie in [0, 0.5).");
+        }
+
+        if (CalibrationFolds < 1)
+        {
+            throw new ArgumentOutOfRangeException(paramName, CalibrationFolds, "CalibrationFolds must be at least 1.");
         }
 
         if (BatchSize < 1)

@@ -117,12 +117,9 @@ public sealed class ScheduleEvaluator
         }
 
         progress?.Report(new EvaluationProgress("fit", null, predictors.Count, predictors.Count));
-        for (int p = 0; p < fitted.Length; p++)
+        if (options.CalibrateTarget && validation.Count > 0)
         {
-            progress?.Report(new EvaluationProgress("calibrate", fitted[p].Name, p, fitted.Length));
-            fitted[p].Calibration = options.CalibrateTarget && validation.Count > 0
-                ? await CalibrateAsync(fitted[p].Predictor, eccosSolver, validation, models, alphas, capacities, options, cancellationToken).ConfigureAwait(false)
-                : null;
+            await CalibrateCrossFittedAsync(predictors, fitted, train, validation, dataset.Catalog, eccosSolver, alphas, capacities, options, clock, progress, cancellationToken).ConfigureAwait(false);
         }
 
         progress?.Report(new EvaluationProgress("calibrate", null, fitted.Length, fitted.Length));
@@ -202,47 +199,127 @@ public sealed class ScheduleEvaluator
 
     /// <summary>Splits off the seeded validation slice; both parts keep file order.</summary>
     internal static (IReadOnlyList<OutcomeRecord> Fit, IReadOnlyList<OutcomeRecord> Validation) SliceValidation(
-        IReadOnlyList<OutcomeRecord> train, double fraction, int seed)
+        IReadOnlyList<OutcomeRecord> train, double fraction, int seed) =>
+        (int)Math.Round(train.Count * fraction) == 0 ? (train, []) : CalibrationFolds(train, fraction, 1, seed)[0];
+
+    /// <summary>
+    /// The cross-fitting folds of the target calibration: fold 0 is the validation slice (<see cref="SliceValidation"/>,
+    /// whose predictors are already fitted); the rest of the training split is cut into <c>folds − 1</c> further
+    /// held-out slices of the same seeded order, each paired with the training records outside it. Every list keeps
+    /// file order; a fold may be empty when the training split is tiny.
+    /// </summary>
+    internal static List<(IReadOnlyList<OutcomeRecord> Fit, IReadOnlyList<OutcomeRecord> Validation)> CalibrationFolds(
+        IReadOnlyList<OutcomeRecord> train, double fraction, int folds, int seed)
     {
         int count = (int)Math.Round(train.Count * fraction);
-        if (count == 0)
-        {
-            return (train, []);
-        }
-
         int[] order = Enumerable.Range(0, train.Count).ToArray();
         new Random(seed ^ 0x5eed).Shuffle(order);
-        var inValidation = new bool[train.Count];
-        for (int k = 0; k < count; k++)
+        var foldOf = new int[train.Count];
+        int rest = train.Count - count;
+        for (int k = 0; k < order.Length; k++)
         {
-            inValidation[order[k]] = true;
+            // Positions [0, count) are the validation slice; the rest is dealt into folds 1 … folds − 1 in equal runs.
+            foldOf[order[k]] = k < count ? 0 : 1 + (int)((long)(k - count) * (folds - 1) / Math.Max(1, rest));
         }
 
-        var fit = new List<OutcomeRecord>(train.Count - count);
-        var validation = new List<OutcomeRecord>(count);
-        for (int i = 0; i < train.Count; i++)
+        var result = new List<(IReadOnlyList<OutcomeRecord>, IReadOnlyList<OutcomeRecord>)>(folds);
+        for (int f = 0; f < folds; f++)
         {
-            (inValidation[i] ? validation : fit).Add(train[i]);
+            var fit = new List<OutcomeRecord>(train.Count);
+            var held = new List<OutcomeRecord>();
+            for (int i = 0; i < train.Count; i++)
+            {
+                (foldOf[i] == f ? held : fit).Add(train[i]);
+            }
+
+            result.Add((fit, held));
         }
 
-        return (fit, validation);
+        return result;
     }
 
-    private static async Task<QualityTargetCalibration> CalibrateAsync(
-        IPredictor predictor,
-        IAssignmentSolver solver,
+    /// <summary>
+    /// Learns each predictor's t(α) on the validation slice and, with <see cref="EvaluationOptions.CalibrationFolds"/>
+    /// above 1, on further held-out folds of the training split, each replayed by the predictor refitted without it:
+    /// one map from several times more validation queries, so that whether an α is reachable is not decided by the
+    /// noise of one slice.
+    /// </summary>
+    private static async Task CalibrateCrossFittedAsync(
+        IReadOnlyList<EvaluationPredictor> predictors,
+        FittedPredictor[] fitted,
+        IReadOnlyList<OutcomeRecord> train,
         IReadOnlyList<OutcomeRecord> validation,
-        IReadOnlyList<ModelProfile> models,
+        ModelCatalog catalog,
+        IAssignmentSolver solver,
+        double[] alphas,
+        Func<int, IReadOnlyList<int>?> capacities,
+        EvaluationOptions options,
+        EmbeddingClock clock,
+        IProgress<EvaluationProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ModelProfile> models = catalog.Models;
+        var parts = new List<OutcomeReplay>[fitted.Length];
+        for (int p = 0; p < fitted.Length; p++)
+        {
+            OutcomeReplay slice = await OutcomeReplay.PrepareAsync(fitted[p].Predictor, validation, models, options.BatchSize, cancellationToken).ConfigureAwait(false);
+            if (slice.QueryCount == 0)
+            {
+                throw new ArgumentException("The validation slice has no record with a graded answer of a catalog model; set ValidationFraction to 0 or turn CalibrateTarget off.", nameof(validation));
+            }
+
+            parts[p] = [slice];
+        }
+
+        var folds = options.CalibrationFolds > 1
+            ? CalibrationFolds(train, options.ValidationFraction, options.CalibrationFolds, options.Seed)
+            : [];
+        int refits = Math.Max(0, folds.Count - 1) * fitted.Length;
+        for (int f = 1; f < folds.Count; f++)
+        {
+            (IReadOnlyList<OutcomeRecord> fit, IReadOnlyList<OutcomeRecord> held) = folds[f];
+            if (fit.Count == 0 || held.Count == 0)
+            {
+                continue;
+            }
+
+            if (options.ShuffleTest)
+            {
+                OutcomeRecord[] shuffled = [.. held];
+                new Random(options.Seed ^ 0x7a1d ^ f).Shuffle(shuffled);
+                held = shuffled;
+            }
+
+            var context = new PredictorFitContext(fit, held, catalog, options.Seed, clock);
+            for (int p = 0; p < fitted.Length; p++)
+            {
+                progress?.Report(new EvaluationProgress("calibrate", fitted[p].Name, ((f - 1) * fitted.Length) + p, refits + fitted.Length));
+                IPredictor predictor = await predictors[p].FitAsync(context, cancellationToken).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException($"Predictor '{predictors[p].Name}': the fit returned null.");
+
+                // A predictor that is not refitted (EvaluationPredictor.Fitted) has seen the fold: only its slice counts.
+                if (!ReferenceEquals(predictor, fitted[p].Predictor))
+                {
+                    parts[p].Add(await OutcomeReplay.PrepareAsync(predictor, held, models, options.BatchSize, cancellationToken).ConfigureAwait(false));
+                }
+            }
+        }
+
+        for (int p = 0; p < fitted.Length; p++)
+        {
+            progress?.Report(new EvaluationProgress("calibrate", fitted[p].Name, refits + p, refits + fitted.Length));
+            fitted[p].Calibration = Calibrate(OutcomeReplay.Combine(parts[p]), solver, alphas, capacities, options, cancellationToken);
+        }
+    }
+
+    private static QualityTargetCalibration Calibrate(
+        OutcomeReplay replay,
+        IAssignmentSolver solver,
         double[] alphas,
         Func<int, IReadOnlyList<int>?> capacities,
         EvaluationOptions options,
         CancellationToken cancellationToken)
     {
-        OutcomeReplay replay = await OutcomeReplay.PrepareAsync(predictor, validation, models, options.BatchSize, cancellationToken).ConfigureAwait(false);
-        if (replay.QueryCount == 0)
-        {
-            throw new ArgumentException("The validation slice has no record with a graded answer of a catalog model; set ValidationFraction to 0 or turn CalibrateTarget off.", nameof(validation));
-        }
 
         var calibrator = new QualityTargetCalibratorOptions
         {

@@ -2,8 +2,9 @@ namespace Eccos.Scheduling;
 
 /// <summary>
 /// The built-in solver: Lagrangian relaxation of the quality target (or the budget) and the capacities, with exact
-/// coordinate steps and Polyak subgradient steps on the multipliers, a greedy repair to feasibility and an exact
-/// polish of the closest calls. Returns the best feasible assignment found, the best dual bound and the final prices.
+/// coordinate steps, exact line searches (breakpoint searches) and Polyak subgradient steps on the multipliers, a
+/// greedy repair to feasibility and an exact polish of the closest calls. Returns the best feasible assignment found,
+/// the best dual bound and the final prices.
 /// </summary>
 /// <remarks>
 /// <para>

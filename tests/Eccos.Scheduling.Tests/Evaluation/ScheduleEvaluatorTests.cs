@@ -159,7 +159,7 @@ public class ScheduleEvaluatorTests
     [Test]
     public async Task TargetCalibration_MakesAnOverconfidentPredictorRealizeItsTargets()
     {
-        OutcomeDataset data = SyntheticOutcomes.Create(train: 1500, test: 1000, absentShare: 0);
+        OutcomeDataset data = SyntheticOutcomes.Create(train: 1500, test: 4000, absentShare: 0);
         var biased = new EvaluationPredictor("biased", (context, _) => ValueTask.FromResult<IPredictor>(new BiasedPredictor(new TaskMeanPredictor(context.Train), 0.15)));
         double[] alphas = [0.6, 0.7, 0.8];
         EvaluationReport calibrated = await new ScheduleEvaluator(EvaluationTestSetup.Registry())
@@ -243,6 +243,8 @@ public class ScheduleEvaluatorTests
                 Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("Alphas"));
             Assert.That(() => evaluator.EvaluateAsync(data, [], Options(o => o.BatchSize = 0)),
                 Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("BatchSize"));
+            Assert.That(() => evaluator.EvaluateAsync(data, [], Options(o => o.CalibrationFolds = 0)),
+                Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("CalibrationFolds"));
             Assert.That(() => evaluator.EvaluateAsync(data, [EvaluationTestSetup.TaskMean(), EvaluationTestSetup.TaskMean()], Options()),
                 Throws.ArgumentException.With.Property("ParamName").EqualTo("predictors"));
         });
@@ -293,6 +295,70 @@ public class ScheduleEvaluatorTests
             Assert.That(validation3, Is.Not.EqualTo(validation));
             Assert.That(validation.Select(r => Array.IndexOf(train, r)), Is.Ordered);
         });
+    }
+
+    [Test]
+    public void CalibrationFolds_StartWithTheValidationSlice_AndPartitionTheTrainingSplit()
+    {
+        OutcomeRecord[] train = [.. SyntheticOutcomes.Create().Records.Where(r => r.Split == "train")];
+        var (fit, validation) = ScheduleEvaluator.SliceValidation(train, 0.2, seed: 3);
+        var folds = ScheduleEvaluator.CalibrationFolds(train, 0.2, 5, seed: 3);
+        Assert.Multiple(() =>
+        {
+            Assert.That(folds, Has.Count.EqualTo(5));
+            Assert.That(folds[0].Validation, Is.EqualTo(validation), "fold 0 is the validation slice the predictors are fitted beside");
+            Assert.That(folds[0].Fit, Is.EqualTo(fit));
+            Assert.That(folds.SelectMany(f => f.Validation), Is.EquivalentTo(train), "every training record is held out exactly once");
+            foreach (var (foldFit, held) in folds)
+            {
+                Assert.That(held, Has.Count.InRange(59, 61));
+                Assert.That(foldFit.Concat(held), Is.EquivalentTo(train));
+                Assert.That(foldFit.Intersect(held), Is.Empty);
+                Assert.That(held.Select(r => Array.IndexOf(train, r)), Is.Ordered);
+            }
+        });
+    }
+
+    [Test]
+    public async Task CrossFittedCalibration_RefitsThePredictorOnEveryFold_AndStillMeetsTheTargets()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create(train: 1500, test: 1000, absentShare: 0);
+        var fits = new List<(int Train, int Validation)>();
+        var biased = new EvaluationPredictor("biased", (context, _) =>
+        {
+            lock (fits)
+            {
+                fits.Add((context.Train.Count, context.Validation.Count));
+            }
+
+            return ValueTask.FromResult<IPredictor>(new BiasedPredictor(new TaskMeanPredictor(context.Train), 0.15));
+        });
+        double[] alphas = [0.6, 0.7, 0.8];
+        EvaluationReport report = await new ScheduleEvaluator(EvaluationTestSetup.Registry())
+            .EvaluateAsync(data, [biased], Options(o => { o.Alphas = alphas; o.IncludeBaselines = false; o.BatchSize = 100; o.CalibrationFolds = 4; }));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(fits, Has.Count.EqualTo(4), "one fit for the test, three more for the other folds");
+            Assert.That(fits.Select(f => f.Train + f.Validation), Is.All.EqualTo(1500), "each fold's fit and held-out part make up the training split");
+            foreach (PolicyRun run in report.Runs)
+            {
+                Assert.That(run.Reachable, Is.True, $"α = {run.Alpha}");
+                Assert.That(run.Target, Is.GreaterThan(run.Alpha!.Value + 0.05), "t(α) corrects the optimism");
+                Assert.That(run.Success, Is.GreaterThanOrEqualTo(run.Alpha.Value - 0.015), $"α = {run.Alpha}");
+            }
+        });
+    }
+
+    [Test]
+    public async Task CrossFittedCalibration_OfAPrefittedPredictor_UsesTheValidationSliceOnly()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create(train: 1500, test: 1000, absentShare: 0);
+        var prefitted = new BiasedPredictor(new TaskMeanPredictor([.. data.Records.Where(r => r.Split == "train")]), 0.15);
+        EvaluationOptions Folds(int folds) => Options(o => { o.Alphas = [0.6, 0.7]; o.IncludeBaselines = false; o.BatchSize = 100; o.CalibrationFolds = folds; });
+        EvaluationReport one = await new ScheduleEvaluator(EvaluationTestSetup.Registry()).EvaluateAsync(data, [EvaluationPredictor.Fitted("p", prefitted)], Folds(1));
+        EvaluationReport five = await new ScheduleEvaluator(EvaluationTestSetup.Registry()).EvaluateAsync(data, [EvaluationPredictor.Fitted("p", prefitted)], Folds(5));
+        Assert.That(five.Runs.Select(r => r.Target), Is.EqualTo(one.Runs.Select(r => r.Target)), "a predictor that is not refitted has seen the other folds");
     }
 
     private sealed class NamedModelSolver(string model) : IAssignmentSolver

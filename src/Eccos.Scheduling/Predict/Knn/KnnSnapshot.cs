@@ -16,7 +16,8 @@ internal sealed class KnnSnapshot
         Dictionary<string, int> modelIndex,
         string[] tasks,
         Dictionary<string, int> taskIndex,
-        KnnStatistics statistics)
+        KnnStatistics statistics,
+        KnnClusterLayout? clusters = null)
     {
         Dimensions = dimensions;
         Count = count;
@@ -28,6 +29,7 @@ internal sealed class KnnSnapshot
         Tasks = tasks;
         TaskIndex = taskIndex;
         Statistics = statistics;
+        Clusters = clusters;
     }
 
     public int Dimensions { get; }
@@ -50,16 +52,26 @@ internal sealed class KnnSnapshot
 
     public KnnStatistics Statistics { get; }
 
+    /// <summary>
+    /// Gets the inverted-file layout when the index is clustered: the rows then live in its lists, not in
+    /// <see cref="Vectors"/> (which is empty).
+    /// </summary>
+    public KnnClusterLayout? Clusters { get; }
+
     public static KnnSnapshot Empty(int dimensions, int chunkRows) =>
         new(dimensions, 0, chunkRows, [], [], [], new Dictionary<string, int>(StringComparer.Ordinal), [], new Dictionary<string, int>(StringComparer.Ordinal), KnnStatistics.Empty);
 
-    public ReadOnlySpan<float> Row(int row) => Vectors[row / ChunkRows].AsSpan((row % ChunkRows) * Dimensions, Dimensions);
+    public ReadOnlySpan<float> Row(int row) =>
+        Clusters is { } clusters ? clusters.Row(row) : Vectors[row / ChunkRows].AsSpan((row % ChunkRows) * Dimensions, Dimensions);
 
     public KnnItem Item(int row) => Items[row / ChunkRows][row % ChunkRows];
 
     /// <summary>
-    /// Exact top-k by cosine similarity (dot products of normalized vectors) for each of the query vectors, by one
-    /// pass over the stored rows with a bounded min-heap per query: no similarity array, no sort.
+    /// Top-k by cosine similarity (dot products of normalized vectors) for each of the query vectors, with a bounded
+    /// min-heap per query: no similarity array, no sort. Exact: one pass over the stored rows, scoring a block of up to
+    /// <see cref="SimilarityKernel.Block"/> queries per row (a single query scores eight rows at a time instead).
+    /// Clustered: each query scans the lists of its <see cref="KnnClusterLayout.Probes"/> nearest centroids. Either way a
+    /// similarity is bit-identical however the query was batched.
     /// </summary>
     /// <param name="queries">Query vectors, row-major, L2-normalized, <see cref="Dimensions"/> each.</param>
     /// <param name="k">Neighbours per query; at most <see cref="Count"/>.</param>
@@ -80,7 +92,21 @@ internal sealed class KnnSnapshot
             throw new ArgumentOutOfRangeException(nameof(k), k, $"Only {Count} rows are stored.");
         }
 
-        Span<float> dots = stackalloc float[SimilarityKernel.Block];
+        if (Clusters is { } clusters)
+        {
+            for (int q = 0; q < queryCount; q++)
+            {
+                if (q % SimilarityKernel.Block == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                clusters.Search(queries.Slice(q * d, d), k, similarities.Slice(q * k, k), rows.Slice(q * k, k));
+            }
+
+            return;
+        }
+
         for (int start = 0; start < queryCount; start += SimilarityKernel.Block)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -88,85 +114,77 @@ internal sealed class KnnSnapshot
             ReadOnlySpan<float> blockQueries = queries.Slice(start * d, block * d);
             Span<float> blockSims = similarities.Slice(start * k, block * k);
             Span<int> blockRows = rows.Slice(start * k, block * k);
-            int row = 0;
-            for (int c = 0; row < Count; c++)
+            if (block == 1)
             {
-                float[] chunk = Vectors[c];
-                int inChunk = Math.Min(ChunkRows, Count - row);
-                for (int r = 0; r < inChunk; r++, row++)
+                ScanOne(blockQueries, k, blockSims, blockRows);
+            }
+            else
+            {
+                ScanBlock(blockQueries, block, k, blockSims, blockRows);
+            }
+        }
+    }
+
+    /// <summary>One query against every row, eight rows at a time.</summary>
+    private void ScanOne(ReadOnlySpan<float> query, int k, Span<float> heap, Span<int> heapRows)
+    {
+        const int ScanRows = 64;
+        int d = Dimensions;
+        Span<float> dots = stackalloc float[ScanRows];
+        int row = 0;
+        for (int c = 0; row < Count; c++)
+        {
+            float[] chunk = Vectors[c];
+            int inChunk = Math.Min(ChunkRows, Count - row);
+            for (int start = 0; start < inChunk; start += ScanRows)
+            {
+                int block = Math.Min(ScanRows, inChunk - start);
+                SimilarityKernel.DotRows(query, chunk.AsSpan(start * d, block * d), block, dots);
+                for (int r = 0; r < block; r++, row++)
                 {
-                    ReadOnlySpan<float> vector = chunk.AsSpan(r * d, d);
-                    SimilarityKernel.Dot(vector, blockQueries, block, dots);
-                    for (int q = 0; q < block; q++)
+                    float s = dots[r];
+                    if (row < k)
                     {
-                        float s = dots[q];
-                        Span<float> heap = blockSims.Slice(q * k, k);
-                        Span<int> heapRows = blockRows.Slice(q * k, k);
-                        if (row < k)
-                        {
-                            HeapPush(heap, heapRows, row, s, row);
-                        }
-                        else if (s > heap[0])
-                        {
-                            HeapReplaceMin(heap, heapRows, s, row);
-                        }
+                        TopK.Push(heap, heapRows, row, s, row);
+                    }
+                    else if (s > heap[0])
+                    {
+                        TopK.ReplaceMin(heap, heapRows, s, row);
                     }
                 }
             }
         }
     }
 
-    /// <summary>Adds an element to a min-heap holding <paramref name="size"/> elements.</summary>
-    private static void HeapPush(Span<float> heap, Span<int> rows, int size, float value, int row)
+    /// <summary>A block of queries against every row: each row is read once per block.</summary>
+    private void ScanBlock(ReadOnlySpan<float> blockQueries, int block, int k, Span<float> blockSims, Span<int> blockRows)
     {
-        int i = size;
-        while (i > 0)
+        int d = Dimensions;
+        Span<float> dots = stackalloc float[SimilarityKernel.Block];
+        int row = 0;
+        for (int c = 0; row < Count; c++)
         {
-            int parent = (i - 1) >> 1;
-            if (heap[parent] <= value)
+            float[] chunk = Vectors[c];
+            int inChunk = Math.Min(ChunkRows, Count - row);
+            for (int r = 0; r < inChunk; r++, row++)
             {
-                break;
+                SimilarityKernel.Dot(chunk.AsSpan(r * d, d), blockQueries, block, dots);
+                for (int q = 0; q < block; q++)
+                {
+                    float s = dots[q];
+                    Span<float> heap = blockSims.Slice(q * k, k);
+                    Span<int> heapRows = blockRows.Slice(q * k, k);
+                    if (row < k)
+                    {
+                        TopK.Push(heap, heapRows, row, s, row);
+                    }
+                    else if (s > heap[0])
+                    {
+                        TopK.ReplaceMin(heap, heapRows, s, row);
+                    }
+                }
             }
-
-            heap[i] = heap[parent];
-            rows[i] = rows[parent];
-            i = parent;
         }
-
-        heap[i] = value;
-        rows[i] = row;
-    }
-
-    /// <summary>Replaces the minimum of a full min-heap and restores the heap order.</summary>
-    private static void HeapReplaceMin(Span<float> heap, Span<int> rows, float value, int row)
-    {
-        int n = heap.Length;
-        int i = 0;
-        while (true)
-        {
-            int child = (2 * i) + 1;
-            if (child >= n)
-            {
-                break;
-            }
-
-            if (child + 1 < n && heap[child + 1] < heap[child])
-            {
-                child++;
-            }
-
-            if (heap[child] >= value)
-            {
-                break;
-            }
-
-            heap[i] = heap[child];
-            rows[i] = rows[child];
-            i = child;
-        }
-
-        heap[i] = value;
-        rows[i] = row;
     }
 }
 

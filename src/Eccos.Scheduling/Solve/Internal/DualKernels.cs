@@ -22,65 +22,12 @@ internal static class DualKernels
     /// <param name="best">Receives the least priced cost per query.</param>
     /// <param name="second">Receives the second-least priced cost per query (+∞ when only one model is eligible).</param>
     /// <param name="argBest">Receives the index of the least as a double (exact for any model count).</param>
-    public static void BestTwo(SolverProblem p, double t, ReadOnlySpan<double> mu, Span<double> best, Span<double> second, Span<double> argBest)
-    {
-        int n = p.N;
-        best = best[..n];
-        second = second[..n];
-        argBest = argBest[..n];
-        best.Fill(double.PositiveInfinity);
-        second.Fill(double.PositiveInfinity);
-        argBest.Clear();
-        ref double b0 = ref MemoryMarshal.GetReference(best);
-        ref double s0 = ref MemoryMarshal.GetReference(second);
-        ref double a0 = ref MemoryMarshal.GetReference(argBest);
-        int width = Vector<double>.Count;
-        var vt = new Vector<double>(t);
-        for (int j = 0; j < p.M; j++)
-        {
-            ref double f0 = ref p.F[j * n];
-            ref double g0 = ref p.G[j * n];
-            double add = mu[j];
-            var vadd = new Vector<double>(add);
-            var vj = new Vector<double>(j);
-            int i = 0;
-            if (Vector.IsHardwareAccelerated)
-            {
-                for (; i <= n - width; i += width)
-                {
-                    nuint u = (nuint)i;
-                    Vector<double> v = Vector.LoadUnsafe(ref f0, u) + (Vector.LoadUnsafe(ref g0, u) * vt) + vadd;
-                    Vector<double> b = Vector.LoadUnsafe(ref b0, u);
-                    Vector<double> s = Vector.LoadUnsafe(ref s0, u);
-                    Vector<long> less = Vector.LessThan(v, b);
-                    Vector.Min(s, Vector.Max(v, b)).StoreUnsafe(ref s0, u);
-                    Vector.Min(v, b).StoreUnsafe(ref b0, u);
-                    Vector.ConditionalSelect(less.As<long, double>(), vj, Vector.LoadUnsafe(ref a0, u)).StoreUnsafe(ref a0, u);
-                }
-            }
-
-            for (; i < n; i++)
-            {
-                double v = Unsafe.Add(ref f0, i) + (Unsafe.Add(ref g0, i) * t) + add;
-                ref double b = ref Unsafe.Add(ref b0, i);
-                ref double s = ref Unsafe.Add(ref s0, i);
-                if (v < b)
-                {
-                    s = b;
-                    b = v;
-                    Unsafe.Add(ref a0, i) = j;
-                }
-                else if (v < s)
-                {
-                    s = v;
-                }
-            }
-        }
-    }
+    public static void BestTwo(SolverProblem p, double t, ReadOnlySpan<double> mu, Span<double> best, Span<double> second, Span<double> argBest) =>
+        Scan<SecondBest>(p, t, mu, best, second, argBest);
 
     /// <summary>
     /// For every query, the model of the least priced cost (ties: lowest index) and its g; returns Σ of those g.
-    /// One vector pass per model, no second-best bookkeeping: the cheap kernel of the line search.
+    /// The same pass as <see cref="BestTwo"/> but carrying g instead of the second-best: the kernel of the line search.
     /// </summary>
     /// <param name="p">The problem.</param>
     /// <param name="t">The side multiplier.</param>
@@ -91,15 +38,27 @@ internal static class DualKernels
     /// <returns>Σ_i g of the chosen models.</returns>
     public static double Argmin(SolverProblem p, double t, ReadOnlySpan<double> mu, Span<double> best, Span<double> gOfBest, Span<double> argBest)
     {
+        Scan<GOfBest>(p, t, mu, best, gOfBest, argBest);
+        return TensorPrimitives.Sum<double>(gOfBest[..p.N]);
+    }
+
+    /// <summary>
+    /// The argmin pass: model by model, a vector loop over queries of <c>v = f + t·g + μ_j</c>, keeping the least v,
+    /// its model and one more per-query value that <typeparamref name="TTrack"/> updates (a struct, so the JIT
+    /// specializes the loop for it).
+    /// </summary>
+    private static void Scan<TTrack>(SolverProblem p, double t, ReadOnlySpan<double> mu, Span<double> best, Span<double> tracked, Span<double> argBest)
+        where TTrack : struct, ITrack
+    {
         int n = p.N;
         best = best[..n];
-        gOfBest = gOfBest[..n];
+        tracked = tracked[..n];
         argBest = argBest[..n];
         best.Fill(double.PositiveInfinity);
-        gOfBest.Clear();
+        tracked.Fill(TTrack.Initial);
         argBest.Clear();
         ref double b0 = ref MemoryMarshal.GetReference(best);
-        ref double s0 = ref MemoryMarshal.GetReference(gOfBest);
+        ref double s0 = ref MemoryMarshal.GetReference(tracked);
         ref double a0 = ref MemoryMarshal.GetReference(argBest);
         int width = Vector<double>.Count;
         var vt = new Vector<double>(t);
@@ -120,8 +79,8 @@ internal static class DualKernels
                     Vector<double> v = Vector.LoadUnsafe(ref f0, u) + (g * vt) + vadd;
                     Vector<double> b = Vector.LoadUnsafe(ref b0, u);
                     Vector<double> less = Vector.LessThan(v, b).As<long, double>();
+                    TTrack.Update(v, b, g, less, Vector.LoadUnsafe(ref s0, u)).StoreUnsafe(ref s0, u);
                     Vector.Min(v, b).StoreUnsafe(ref b0, u);
-                    Vector.ConditionalSelect(less, g, Vector.LoadUnsafe(ref s0, u)).StoreUnsafe(ref s0, u);
                     Vector.ConditionalSelect(less, vj, Vector.LoadUnsafe(ref a0, u)).StoreUnsafe(ref a0, u);
                 }
             }
@@ -131,16 +90,15 @@ internal static class DualKernels
                 double g = Unsafe.Add(ref g0, i);
                 double v = Unsafe.Add(ref f0, i) + (g * t) + add;
                 ref double b = ref Unsafe.Add(ref b0, i);
+                ref double s = ref Unsafe.Add(ref s0, i);
+                s = TTrack.Update(v, b, g, s);
                 if (v < b)
                 {
                     b = v;
-                    Unsafe.Add(ref s0, i) = g;
                     Unsafe.Add(ref a0, i) = j;
                 }
             }
         }
-
-        return TensorPrimitives.Sum<double>(gOfBest);
     }
 
     /// <summary>Σ_i min over eligible j of g_ij: the least Σg of any assignment, capacities aside.</summary>
@@ -325,6 +283,41 @@ internal static class DualKernels
         }
 
         return hi > lo ? t[hi - 1] : lastMax;
+    }
+
+    /// <summary>The per-query value an argmin pass carries besides the least priced cost.</summary>
+    private interface ITrack
+    {
+        /// <summary>Gets the value before the first model.</summary>
+        static abstract double Initial { get; }
+
+        /// <summary>The new value given the candidate v, the least so far b, the candidate's g and whether v &lt; b.</summary>
+        static abstract Vector<double> Update(Vector<double> v, Vector<double> b, Vector<double> g, Vector<double> less, Vector<double> old);
+
+        /// <summary>The scalar form of the update.</summary>
+        static abstract double Update(double v, double b, double g, double old);
+    }
+
+    /// <summary>Tracks the second-least priced cost: min(old, max(v, b)) (best ≤ second keeps this exact).</summary>
+    private readonly struct SecondBest : ITrack
+    {
+        public static double Initial => double.PositiveInfinity;
+
+        public static Vector<double> Update(Vector<double> v, Vector<double> b, Vector<double> g, Vector<double> less, Vector<double> old) =>
+            Vector.Min(old, Vector.Max(v, b));
+
+        public static double Update(double v, double b, double g, double old) => Math.Min(old, Math.Max(v, b));
+    }
+
+    /// <summary>Tracks g of the chosen model.</summary>
+    private readonly struct GOfBest : ITrack
+    {
+        public static double Initial => 0;
+
+        public static Vector<double> Update(Vector<double> v, Vector<double> b, Vector<double> g, Vector<double> less, Vector<double> old) =>
+            Vector.ConditionalSelect(less, g, old);
+
+        public static double Update(double v, double b, double g, double old) => v < b ? g : old;
     }
 
     private static void Swap(Span<double> t, Span<double> w, int a, int b)
