@@ -161,34 +161,23 @@ public class KnnClusteredSearchTests
         var rng = new Random(12);
         SchedulingQuery[] queries = [.. Enumerable.Range(0, 10).Select(i => new SchedulingQuery(FakeEmbeddingGenerator.Text(RandomUnit(rng, Dims)), 10, i % 2 == 0 ? "x" : "new1"))];
 
-        int writersDone = 0;
-        Task[] writers = [.. perWriter.Select(records => Task.Run(async () =>
-        {
-            foreach (OutcomeRecord r in records)
+        await RaceAsync(
+            predictor,
+            [.. perWriter.Select(records => (Func<Task>)(async () =>
             {
-                await predictor.RecordAsync(r);
-                await narrow.RecordAsync(r);
-            }
-
-            Interlocked.Increment(ref writersDone);
-        }))];
-        Task[] readers = [.. Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
-        {
-            int lastCount = 0;
-            int rounds = 0;
-            while (Volatile.Read(ref writersDone) < writers.Length || rounds < 3)
+                foreach (OutcomeRecord r in records)
+                {
+                    await predictor.RecordAsync(r);
+                    await narrow.RecordAsync(r);
+                }
+            }))],
+            async () =>
             {
-                int count = predictor.Count;
-                Assert.That(count, Is.GreaterThanOrEqualTo(lastCount));
-                lastCount = count;
                 (await predictor.PredictAsync(queries, Both)).Validate();
                 (await narrow.PredictAsync(queries, Both)).Validate();
                 KnnSnapshot s = narrow.Index.Snapshot;
                 Assert.That(s.Clusters!.Counts.Sum(), Is.EqualTo(s.Count), "a snapshot's lists hold exactly its rows");
-                rounds++;
-            }
-        }))];
-        await Task.WhenAll([.. writers, .. readers]);
+            });
         await predictor.Index.WaitForClusteringAsync();
         await narrow.Index.WaitForClusteringAsync();
 

@@ -343,33 +343,18 @@ public class KnnPredictorTests
         SchedulingQuery[] queries = Enumerable.Range(0, 10).Select(i => new SchedulingQuery(FakeEmbeddingGenerator.Text(RandomUnit(rng, Dims)), 10, i % 2 == 0 ? "x" : "new1")).ToArray();
         ModelProfile late = new("late-model", 1, 1);
 
-        int writersDone = 0;
-        Task[] writers = [.. perWriter.Select((records, w) => Task.Run(async () =>
-        {
-            foreach (OutcomeRecord r in records)
+        await RaceAsync(
+            predictor,
+            [.. perWriter.Select((records, w) => (Func<Task>)(async () =>
             {
-                // Writer 3 also brings a model the history never had.
-                OutcomeRecord record = w == 3 ? r with { Outputs = [.. r.Outputs, new ModelOutcome("late-model", 1, 5)] } : r;
-                await predictor.RecordAsync(record);
-            }
-
-            Interlocked.Increment(ref writersDone);
-        }))];
-        Task[] readers = [.. Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
-        {
-            int lastCount = 0;
-            int rounds = 0;
-            while (Volatile.Read(ref writersDone) < writers.Length || rounds < 3)
-            {
-                int count = predictor.Count;
-                Assert.That(count, Is.GreaterThanOrEqualTo(lastCount));
-                lastCount = count;
-                PredictionMatrix p = await predictor.PredictAsync(queries, [Cheap, Strong, late]);
-                p.Validate();
-                rounds++;
-            }
-        }))];
-        await Task.WhenAll([.. writers, .. readers]);
+                foreach (OutcomeRecord r in records)
+                {
+                    // Writer 3 also brings a model the history never had.
+                    OutcomeRecord record = w == 3 ? r with { Outputs = [.. r.Outputs, new ModelOutcome("late-model", 1, 5)] } : r;
+                    await predictor.RecordAsync(record);
+                }
+            }))],
+            async () => (await predictor.PredictAsync(queries, [Cheap, Strong, late])).Validate());
 
         Assert.That(predictor.Count, Is.EqualTo(50 + (4 * 60)));
         IEnumerable<OutcomeRecord> all = initial.Concat(perWriter.SelectMany((records, w) => w == 3

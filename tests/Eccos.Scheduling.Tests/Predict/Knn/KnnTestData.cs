@@ -44,4 +44,33 @@ internal static class KnnTestData
 
         return list;
     }
+
+    /// <summary>
+    /// Runs <paramref name="writers"/> concurrently with three readers that call <paramref name="read"/> until every
+    /// writer is done (and at least three times each), checking that <paramref name="predictor"/>'s count never
+    /// decreases as they read.
+    /// </summary>
+    public static async Task RaceAsync(KnnPredictor predictor, IReadOnlyList<Func<Task>> writers, Func<Task> read)
+    {
+        int writersDone = 0;
+        Task[] writing = [.. writers.Select(write => Task.Run(async () =>
+        {
+            await write();
+            Interlocked.Increment(ref writersDone);
+        }))];
+        Task[] reading = [.. Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            int lastCount = 0;
+            int rounds = 0;
+            while (Volatile.Read(ref writersDone) < writing.Length || rounds < 3)
+            {
+                int count = predictor.Count;
+                Assert.That(count, Is.GreaterThanOrEqualTo(lastCount));
+                lastCount = count;
+                await read();
+                rounds++;
+            }
+        }))];
+        await Task.WhenAll([.. writing, .. reading]);
+    }
 }
