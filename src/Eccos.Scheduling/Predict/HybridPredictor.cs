@@ -80,39 +80,43 @@ public sealed class HybridPredictor : IPredictor
             throw new ArgumentException("The validation records hold no answer of the given models.", nameof(validation));
         }
 
-        // Column-major copies: one array per component, graded pairs only for quality.
-        double[] score = pairs[0].Score;
-        int graded = score.Count(s => !double.IsNaN(s));
-        var a = new double[n][];
-        var t = new double[n][];
-        var y = new double[graded];
-        for (int k = 0, g = 0; k < count; k++)
+        // Column-major copies: one array per component, graded pairs only for quality (centred per record for the
+        // within-query loss, whose value is then the Brier score of the centred arrays).
+        HybridQualityLoss loss = options.QualityLoss;
+        bool[] keep = GradedPairs(pairs[0], loss == HybridQualityLoss.WithinQuery);
+        if (loss == HybridQualityLoss.WithinQuery && !keep.Contains(true))
         {
-            if (!double.IsNaN(score[k]))
-            {
-                y[g++] = score[k];
-            }
+            loss = HybridQualityLoss.Brier;
+            keep = GradedPairs(pairs[0], centred: false);
         }
 
+        double[] y = Gather(pairs[0].Score, keep);
+        var a = new double[n][];
+        var t = new double[n][];
         for (int c = 0; c < n; c++)
         {
-            a[c] = new double[graded];
-            for (int k = 0, g = 0; k < count; k++)
-            {
-                if (!double.IsNaN(score[k]))
-                {
-                    a[c][g++] = pairs[c].PredictedQuality[k];
-                }
-            }
-
+            a[c] = Gather(pairs[c].PredictedQuality, keep);
             t[c] = pairs[c].PredictedTokens;
         }
 
+        if (loss == HybridQualityLoss.WithinQuery)
+        {
+            int[] record = Gather(pairs[0].Record, keep);
+            CentreByRecord(y, record);
+            foreach (double[] column in a)
+            {
+                CentreByRecord(column, record);
+            }
+
+            loss = HybridQualityLoss.Brier;
+        }
+
+        int graded = y.Length;
         double[] actual = pairs[0].ActualTokens;
         var blend = new double[Math.Max(graded, count)];
         double[] gamma = graded == 0
             ? Uniform(n)
-            : SimplexSearch.Minimize(n, w => QualityLoss(options.QualityLoss, a, w, y, blend), options.GridResolution, cancellationToken);
+            : SimplexSearch.Minimize(n, w => QualityLoss(loss, a, w, y, blend), options.GridResolution, cancellationToken);
         double[] delta = SimplexSearch.Minimize(n, w => TokenMae(t, w, actual, blend), options.GridResolution, cancellationToken);
         return new HybridPredictor(parts, gamma, delta);
     }
@@ -184,6 +188,71 @@ public sealed class HybridPredictor : IPredictor
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Marks the graded pairs; with <paramref name="centred"/>, only those of records with at least two graded pairs
+    /// (a lone answer has no contrast).
+    /// </summary>
+    private static bool[] GradedPairs(ValidationPairs pairs, bool centred)
+    {
+        var keep = new bool[pairs.Count];
+        for (int start = 0; start < pairs.Count;)
+        {
+            int end = start;
+            int graded = 0;
+            while (end < pairs.Count && pairs.Record[end] == pairs.Record[start])
+            {
+                graded += double.IsNaN(pairs.Score[end]) ? 0 : 1;
+                end++;
+            }
+
+            bool use = !centred || graded >= 2;
+            for (int k = start; k < end; k++)
+            {
+                keep[k] = use && !double.IsNaN(pairs.Score[k]);
+            }
+
+            start = end;
+        }
+
+        return keep;
+    }
+
+    private static T[] Gather<T>(T[] values, bool[] keep)
+    {
+        var result = new T[keep.Count(static k => k)];
+        for (int k = 0, g = 0; k < keep.Length; k++)
+        {
+            if (keep[k])
+            {
+                result[g++] = values[k];
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Subtracts from each value the mean of the values of the same record (records are contiguous).</summary>
+    private static void CentreByRecord(double[] values, int[] record)
+    {
+        for (int start = 0; start < values.Length;)
+        {
+            int end = start;
+            double sum = 0;
+            while (end < values.Length && record[end] == record[start])
+            {
+                sum += values[end++];
+            }
+
+            double mean = sum / (end - start);
+            for (int k = start; k < end; k++)
+            {
+                values[k] -= mean;
+            }
+
+            start = end;
+        }
     }
 
     private static double QualityLoss(HybridQualityLoss loss, double[][] a, double[] w, double[] y, double[] blend)

@@ -6,8 +6,9 @@ namespace Eccos.Scheduling;
 /// </summary>
 internal sealed class ValidationPairs
 {
-    private ValidationPairs(int[] model, double[] quality, double[] score, double[] tokens, double[] actualTokens, int[] inputTokens)
+    private ValidationPairs(int[] record, int[] model, double[] quality, double[] score, double[] tokens, double[] actualTokens, int[] inputTokens)
     {
+        Record = record;
         Model = model;
         PredictedQuality = quality;
         Score = score;
@@ -15,6 +16,9 @@ internal sealed class ValidationPairs
         ActualTokens = actualTokens;
         InputTokens = inputTokens;
     }
+
+    /// <summary>Gets the index, in the records given to <see cref="CollectAsync"/>, of each pair's record (non-decreasing).</summary>
+    public int[] Record { get; }
 
     /// <summary>Gets the model (column) index of each pair.</summary>
     public int[] Model { get; }
@@ -50,6 +54,7 @@ internal sealed class ValidationPairs
             index[models[j].Name] = j;
         }
 
+        var record = new List<int>();
         var model = new List<int>();
         var quality = new List<double>();
         var score = new List<double>();
@@ -77,6 +82,7 @@ internal sealed class ValidationPairs
                         continue;
                     }
 
+                    record.Add(start + i);
                     model.Add(j);
                     quality.Add(p.QualityRow(i)[j]);
                     score.Add(o.Score ?? double.NaN);
@@ -87,6 +93,6 @@ internal sealed class ValidationPairs
             }
         }
 
-        return new ValidationPairs([.. model], [.. quality], [.. score], [.. tokens], [.. actual], [.. input]);
+        return new ValidationPairs([.. record], [.. model], [.. quality], [.. score], [.. tokens], [.. actual], [.. input]);
     }
 }

@@ -37,6 +37,7 @@ public class HybridPredictorTests
 
     [TestCase(HybridQualityLoss.Brier)]
     [TestCase(HybridQualityLoss.LogLoss)]
+    [TestCase(HybridQualityLoss.WithinQuery)]
     public async Task Fitting_recovers_a_known_blend(HybridQualityLoss loss)
     {
         (IPredictor first, IPredictor second, List<OutcomeRecord> records) = KnownBlend(15000, seed: 1);
@@ -52,6 +53,59 @@ public class HybridPredictorTests
             Assert.That(h.QualityWeights.Sum(), Is.EqualTo(1).Within(1e-12));
             Assert.That(h.OutputTokenWeights.Sum(), Is.EqualTo(1).Within(1e-12));
         });
+    }
+
+    /// <summary>
+    /// Per query a level b and a contrast d: model x succeeds with b + d, model y with b − d. One component knows
+    /// every level but no contrast, the other every contrast around a wrong, constant level.
+    /// </summary>
+    private static (IPredictor Level, IPredictor Contrast, List<OutcomeRecord> Records) LevelOrContrast(int queries, int seed, bool gradeBoth = true)
+    {
+        var rng = new Random(seed);
+        var level = new Dictionary<string, double>();
+        var contrast = new Dictionary<string, double>();
+        var records = new List<OutcomeRecord>();
+        for (int i = 0; i < queries; i++)
+        {
+            string id = $"{seed}-{i}";
+            double b = 0.2 + (0.6 * rng.NextDouble());
+            double d = 0.15 * ((2 * rng.NextDouble()) - 1);
+            level[id] = b;
+            contrast[id] = d;
+            bool gradeX = gradeBoth || i % 2 == 0;
+            records.Add(new OutcomeRecord(id, "q", 10,
+            [
+                new ModelOutcome("x", gradeX ? (rng.NextDouble() < b + d ? 1 : 0) : null, 10),
+                new ModelOutcome("y", gradeBoth || !gradeX ? (rng.NextDouble() < b - d ? 1 : 0) : null, 10),
+            ]));
+        }
+
+        return (new FuncPredictor((q, _) => (level[q.Id!], 10)),
+                new FuncPredictor((q, m) => (m.Name == "x" ? 0.5 + contrast[q.Id!] : 0.5 - contrast[q.Id!], 10)),
+                records);
+    }
+
+    [Test]
+    public async Task Within_query_loss_weighs_the_component_that_ranks_the_models_of_a_query()
+    {
+        (IPredictor level, IPredictor contrast, List<OutcomeRecord> records) = LevelOrContrast(20000, seed: 3);
+        HybridPredictor routing = await HybridPredictor.FitAsync([level, contrast], records, Models);
+        HybridPredictor brier = await HybridPredictor.FitAsync([level, contrast], records, Models, new HybridPredictorOptions { QualityLoss = HybridQualityLoss.Brier });
+        Assert.Multiple(() =>
+        {
+            Assert.That(new HybridPredictorOptions().QualityLoss, Is.EqualTo(HybridQualityLoss.WithinQuery), "the default is the routing loss");
+            Assert.That(routing.QualityWeights[1], Is.GreaterThan(0.95), "only the contrast component separates x from y within a query");
+            Assert.That(brier.QualityWeights[0], Is.GreaterThan(0.5), "Brier rewards the levels, which vary more than the contrasts");
+        });
+    }
+
+    [Test]
+    public async Task Within_query_loss_falls_back_to_brier_when_no_record_has_two_graded_answers()
+    {
+        (IPredictor level, IPredictor contrast, List<OutcomeRecord> records) = LevelOrContrast(4000, seed: 4, gradeBoth: false);
+        HybridPredictor routing = await HybridPredictor.FitAsync([level, contrast], records, Models);
+        HybridPredictor brier = await HybridPredictor.FitAsync([level, contrast], records, Models, new HybridPredictorOptions { QualityLoss = HybridQualityLoss.Brier });
+        Assert.That(routing.QualityWeights, Is.EqualTo(brier.QualityWeights));
     }
 
     [Test]

@@ -28,7 +28,8 @@ public class MmluProCalibrationTests
         var prior = TaskPriorPredictor.Fit(d.Fit);
         var cells = new LengthCellPrior(d.Fit);
         CalibratedPredictor calibrated = await CalibratedPredictor.FitAsync(prior, d.Validation, d.Models);
-        HybridPredictor hybrid = await HybridPredictor.FitAsync([prior, cells], d.Validation, d.Models);
+        HybridPredictor hybrid = await HybridPredictor.FitAsync([prior, cells], d.Validation, d.Models,
+            new HybridPredictorOptions { QualityLoss = HybridQualityLoss.Brier }); // the probability-accuracy blend
         PredictionMetrics c = await PredictionMetrics.EvaluateAsync(calibrated, d.Test, d.Models);
         PredictionMetrics p = await PredictionMetrics.EvaluateAsync(prior, d.Test, d.Models);
         PredictionMetrics h = await PredictionMetrics.EvaluateAsync(hybrid, d.Test, d.Models);
