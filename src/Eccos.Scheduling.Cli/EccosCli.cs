@@ -100,9 +100,18 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
             throw new CliUsageException($"--solver: unknown solver '{a.Solver}'; registered: {string.Join(", ", solvers.Names)}.");
         }
 
+        foreach (string router in a.LambdaRouters ?? [])
+        {
+            if (!chosen.Any(p => string.Equals(p.Name, router, StringComparison.Ordinal)))
+            {
+                throw new CliUsageException($"--lambda-router: '{router}' is not among the evaluated predictors ({string.Join(", ", chosen.Select(p => p.Name))}).");
+            }
+        }
+
         var options = new EvaluationOptions
         {
             Alphas = a.Alphas,
+            LambdaRouterPredictors = a.LambdaRouters ?? new EvaluationOptions().LambdaRouterPredictors,
             BatchSize = a.BatchSize,
             CapacityShares = a.Capacities,
             Solver = a.Solver,

@@ -18,6 +18,8 @@ internal sealed class EvaluateArguments
           --capacity MODEL=SHARE ... cap MODEL at floor(SHARE x batch) queries of each batch (repeatable)
           --predictor NAMES          comma-separated predictors, or 'all' (default) or 'none'
           --solver NAME              solver of the eccos policies (default lagrangian)
+          --lambda-router NAMES      predictors whose predictions feed a RouterBench lambda-router
+                                     (NAME-lambda; default knn when evaluated; 'none' for none)
           --embedder NAME            embedder of the kNN predictors: hashing (default) or minilm
           --cache-dir DIR            embedding cache (default $XDG_CACHE_HOME/eccos/embeddings or ~/.cache/eccos/embeddings)
           --seed N                   seed of splits and random baselines (default 0)
@@ -42,6 +44,12 @@ internal sealed class EvaluateArguments
     public IReadOnlyList<string>? Predictors { get; private set; }
 
     public string Solver { get; private set; } = "lagrangian";
+
+    /// <summary>
+    /// Gets the predictors whose predictions feed a λ-router (empty for none); <see langword="null"/> for the default,
+    /// the kNN predictor when it is evaluated.
+    /// </summary>
+    public IReadOnlyList<string>? LambdaRouters { get; private set; }
 
     public string? Embedder { get; private set; }
 
@@ -135,6 +143,10 @@ internal sealed class EvaluateArguments
                     break;
                 case "--solver":
                     parsed.Solver = NonEmpty(option, Value());
+                    break;
+                case "--lambda-router":
+                    string[] routers = ParseNames(option, Value());
+                    parsed.LambdaRouters = routers is ["none"] ? [] : routers;
                     break;
                 case "--embedder":
                     parsed.Embedder = NonEmpty(option, Value());

@@ -109,6 +109,23 @@ public class EvaluateCommandTests
         });
     }
 
+    [TestCase("task-mean", 29)]
+    [TestCase("none", 0)]
+    public async Task Lambda_router_runs_on_the_chosen_predictors(string routers, int expectedRuns)
+    {
+        string json = Path.Combine(_out, "r.json");
+        var (exit, _, error) = await RunAsync(Cli(), "evaluate", "--data", _data, "--alpha", "0.6", "--batch-size", "100", "--lambda-router", routers, "--json", json);
+        Assert.That(exit, Is.Zero, error);
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(json));
+        JsonElement[] lambdaRuns = [.. doc.RootElement.GetProperty("runs").EnumerateArray().Where(r => r.GetProperty("policy").GetString()!.EndsWith("-lambda", StringComparison.Ordinal))];
+        Assert.Multiple(() =>
+        {
+            Assert.That(lambdaRuns, Has.Length.EqualTo(expectedRuns));
+            Assert.That(lambdaRuns.Select(r => r.GetProperty("policy").GetString()), Has.All.EqualTo("task-mean-lambda"));
+            Assert.That(lambdaRuns.Select(r => r.GetProperty("lambda").ValueKind), Has.All.EqualTo(JsonValueKind.Number));
+        });
+    }
+
     private static IEnumerable<TestCaseData> BadArguments()
     {
         yield return Case("unknown command", "frobnicate");
@@ -128,6 +145,7 @@ public class EvaluateCommandTests
         yield return Case("in-order with a value", "evaluate", "--data", "{data}", "--in-order=yes");
         yield return Case("unknown predictor", "evaluate", "--data", "{data}", "--predictor", "nope");
         yield return Case("unknown solver", "evaluate", "--data", "{data}", "--solver", "nope");
+        yield return Case("lambda-router of a predictor not evaluated", "evaluate", "--data", "{data}", "--lambda-router", "knn");
         yield return Case("unknown embedder", "evaluate", "--data", "{data}", "--embedder", "nope");
         yield return Case("missing data folder", "evaluate", "--data", "{root}/does-not-exist");
         yield return Case("malformed outcome log", "evaluate", "--data", "{bad}");
