@@ -144,23 +144,54 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
         }
 
         var evaluator = new ScheduleEvaluator(solvers, _time);
-        EvaluationReport report = console.Profile.Capabilities.Interactive
-            ? await console.Progress()
+        int[] seeds = [.. Enumerable.Range(0, a.Repeat).Select(k => unchecked(a.Seed + k))];
+        var reports = new EvaluationReport[seeds.Length];
+        async Task RunAll(Func<int, IProgress<EvaluationProgress>> progress)
+        {
+            for (int k = 0; k < seeds.Length; k++)
+            {
+                options.Seed = seeds[k];
+                reports[k] = await evaluator.EvaluateAsync(dataset, chosen, options, progress(seeds[k]), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        IProgress<EvaluationProgress> ForSeed(IProgress<EvaluationProgress> inner, int seed) =>
+            seeds.Length == 1 ? inner : new SeedProgress(inner, seed);
+        if (console.Profile.Capabilities.Interactive)
+        {
+            await console.Progress()
                 .AutoClear(false)
                 .HideCompleted(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-                .StartAsync(ctx => evaluator.EvaluateAsync(dataset, chosen, options, new ProgressDisplay(ctx), cancellationToken))
-                .ConfigureAwait(false)
-            : await evaluator.EvaluateAsync(dataset, chosen, options, new ProgressLines(console, _time), cancellationToken).ConfigureAwait(false);
+                .StartAsync(ctx =>
+                {
+                    var display = new ProgressDisplay(ctx);
+                    return RunAll(seed => ForSeed(display, seed));
+                })
+                .ConfigureAwait(false);
+        }
+        else
+        {
+            var lines = new ProgressLines(console, _time);
+            await RunAll(seed => ForSeed(lines, seed)).ConfigureAwait(false);
+        }
+
+        EvaluationReport report = reports[0];
+        SeedRepeats? repeats = seeds.Length > 1 ? new SeedRepeats(seeds, reports) : null;
         double elapsed = _time.GetElapsedTime(started).TotalSeconds;
 
         Print(console, report, elapsed);
+        if (repeats is not null)
+        {
+            console.Write(Table($"Across seeds {string.Join(", ", seeds)} (AIQ)", ReportTables.RepeatFrontierHeader, ReportTables.RepeatFrontiers(repeats)));
+            console.Write(Table("Across seeds (ECCOS runs)", ReportTables.RepeatRunHeader, ReportTables.RepeatRuns(repeats, all: false)));
+        }
 
         using var outputs = new OutputFiles();
         if (json is not null)
         {
             await using FileStream stream = File.Create(outputs.Reserve(json));
-            JsonReport.Write(stream, report, elapsed);
+            JsonReport.Write(stream, report, elapsed, repeats);
         }
 
         if (plot is not null)
@@ -172,7 +203,7 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
         {
             await using var writer = new StreamWriter(outputs.Reserve(markdown));
             string? plotName = plot is null ? null : Path.GetRelativePath(Path.GetDirectoryName(markdown)!, plot);
-            MarkdownReport.Write(writer, report, CommandLine(args), elapsed, plotName);
+            MarkdownReport.Write(writer, report, CommandLine(args), elapsed, plotName, repeats);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -219,6 +250,13 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
 
     private static string CommandLine(string[] args) =>
         "eccos evaluate " + string.Join(' ', args.Select(x => x.Any(char.IsWhiteSpace) ? $"\"{x}\"" : x));
+
+    /// <summary>Names the seed in every step of a repeated evaluation.</summary>
+    private sealed class SeedProgress(IProgress<EvaluationProgress> inner, int seed) : IProgress<EvaluationProgress>
+    {
+        public void Report(EvaluationProgress value) =>
+            inner.Report(value.Detail is null ? value : value with { Detail = string.Create(CultureInfo.InvariantCulture, $"seed {seed}, {value.Detail}") });
+    }
 
     /// <summary>Without a terminal (a log file, CI): one line per step, with the elapsed time, instead of redrawn bars.</summary>
     private sealed class ProgressLines(IAnsiConsole console, TimeProvider time) : IProgress<EvaluationProgress>

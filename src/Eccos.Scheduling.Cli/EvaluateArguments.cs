@@ -23,6 +23,8 @@ internal sealed class EvaluateArguments
           --embedder NAME            embedder of the kNN predictors: hashing (default) or minilm
           --cache-dir DIR            embedding cache (default $XDG_CACHE_HOME/eccos/embeddings or ~/.cache/eccos/embeddings)
           --seed N                   seed of splits and random baselines (default 0)
+          --repeat N                 run the evaluation N times, with seeds SEED, SEED+1, ..., and report
+                                     each policy's spread over them (default 1)
           --calibration-margin X     t(alpha) aims at alpha + X on the held-out replay (default 0.005)
           --calibration-folds N      held-out folds of the training split t(alpha) is learned on (default 5; 1 = validation slice only)
           --in-order                 replay the test split in file order (default: seeded random order)
@@ -56,6 +58,8 @@ internal sealed class EvaluateArguments
     public string? CacheDirectory { get; private set; }
 
     public int Seed { get; private set; }
+
+    public int Repeat { get; private set; } = 1;
 
     public double? CalibrationMargin { get; private set; }
 
@@ -156,6 +160,9 @@ internal sealed class EvaluateArguments
                     break;
                 case "--seed":
                     parsed.Seed = ParseInt(option, Value(), int.MinValue);
+                    break;
+                case "--repeat":
+                    parsed.Repeat = ParseInt(option, Value(), 1);
                     break;
                 case "--calibration-margin":
                     parsed.CalibrationMargin = ParseMargin(Value());

@@ -9,7 +9,7 @@ namespace Eccos.Scheduling.Cli;
 /// </summary>
 internal static class JsonReport
 {
-    public static void Write(Stream stream, EvaluationReport report, double elapsedSeconds)
+    public static void Write(Stream stream, EvaluationReport report, double elapsedSeconds, SeedRepeats? repeats = null)
     {
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
@@ -82,7 +82,71 @@ internal static class JsonReport
         }
 
         w.WriteEndArray();
+        if (repeats is { Seeds.Count: > 1 })
+        {
+            WriteRepeats(w, repeats);
+        }
+
         w.WriteEndObject();
+    }
+
+    private static void WriteRepeats(Utf8JsonWriter w, SeedRepeats repeats)
+    {
+        w.WriteStartObject("repeats");
+        w.WriteStartArray("seeds");
+        foreach (int seed in repeats.Seeds)
+        {
+            w.WriteNumberValue(seed);
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("frontiers");
+        foreach (SeedRepeats.Spread f in repeats.Frontiers)
+        {
+            w.WriteStartObject();
+            w.WriteString("policy", f.Policy);
+            Numbers(w, "aiq", f.Values);
+            Number(w, "aiq_mean", f.Mean);
+            Number(w, "aiq_sd", f.StandardDeviation);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("runs");
+        foreach (SeedRepeats.RunSpread run in repeats.Runs)
+        {
+            w.WriteStartObject();
+            w.WriteString("policy", run.Policy);
+            Number(w, "alpha", run.Alpha);
+            Number(w, "lambda", run.Lambda);
+            Numbers(w, "success", run.Success.Values);
+            Numbers(w, "cost", run.Cost.Values);
+            Number(w, "success_mean", run.Success.Mean);
+            Number(w, "cost_mean", run.Cost.Mean);
+            w.WriteNumber("reachable_seeds", run.ReachableCount);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void Numbers(Utf8JsonWriter w, string name, double[] values)
+    {
+        w.WriteStartArray(name);
+        foreach (double v in values)
+        {
+            if (double.IsFinite(v))
+            {
+                w.WriteNumberValue(v);
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
+        }
+
+        w.WriteEndArray();
     }
 
     private static void Points(Utf8JsonWriter w, string name, IReadOnlyList<CostQualityPoint> points)

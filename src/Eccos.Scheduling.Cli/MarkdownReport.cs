@@ -5,7 +5,7 @@ namespace Eccos.Scheduling.Cli;
 /// <summary>Writes an <see cref="EvaluationReport"/> as a Markdown document.</summary>
 internal static class MarkdownReport
 {
-    public static void Write(TextWriter w, EvaluationReport report, string commandLine, double elapsedSeconds, string? plotFileName)
+    public static void Write(TextWriter w, EvaluationReport report, string commandLine, double elapsedSeconds, string? plotFileName, SeedRepeats? repeats = null)
     {
         w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# eccos evaluate: {report.Dataset}"));
         w.WriteLine();
@@ -38,6 +38,16 @@ internal static class MarkdownReport
         w.WriteLine("Success is the mean recorded score of the chosen models over all test queries (deferred queries score 0); cost is the total recorded cost (tokens × list prices where the log records none); overhead is prediction (without embedding) plus solving.");
         w.WriteLine();
         Table(w, ReportTables.RunHeader, ReportTables.Runs(report, all: true));
+        if (repeats is { Seeds.Count: > 1 })
+        {
+            w.WriteLine("## Across seeds");
+            w.WriteLine();
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"The whole evaluation repeated with seeds {string.Join(", ", repeats.Seeds)} (each its own validation slice, calibration folds, replay order and random baseline; the test split is the same). The tables above are seed {repeats.Seeds[0]}'s. sd is the sample standard deviation over the seeds."));
+            w.WriteLine();
+            Table(w, ReportTables.RepeatFrontierHeader, ReportTables.RepeatFrontiers(repeats));
+            Table(w, ReportTables.RepeatRunHeader, ReportTables.RepeatRuns(repeats, all: true));
+        }
     }
 
     private static void Table(TextWriter w, string[] header, IEnumerable<string[]> rows)

@@ -16,6 +16,46 @@ internal static class ReportTables
 
     public static readonly string[] PredictorHeader = ["Predictor", "AUC", "Per-model AUC", "Brier", "ECE", "Tokens MAE", "Fit s", "Predict ms/q", "Embedder", "Embed ms/q"];
 
+    public static readonly string[] RepeatFrontierHeader = ["Policy", "AIQ mean", "sd", "min", "max", "per seed"];
+
+    public static readonly string[] RepeatRunHeader = ["Policy", "α", "Reachable", "Success mean", "Success min–max", "Cost mean", "Cost min–max"];
+
+    /// <summary>One row per policy: its AIQ over the seeds, highest mean first.</summary>
+    public static IEnumerable<string[]> RepeatFrontiers(SeedRepeats repeats) =>
+        repeats.Frontiers.Select(f => new[]
+        {
+            f.Policy, F(f.Mean, 4), F(f.StandardDeviation, 4), F(f.Min, 4), F(f.Max, 4), string.Join(" ", f.Values.Select(v => F(v, 4))),
+        });
+
+    /// <summary>
+    /// One row per run with a target α (ECCOS and threshold policies). With <paramref name="all"/> false (the
+    /// console), only <c>eccos:*</c> policies, and long α sweeps at 0.5, 0.6, …, 0.9 only.
+    /// </summary>
+    public static IEnumerable<string[]> RepeatRuns(SeedRepeats repeats, bool all)
+    {
+        int alphaCount = repeats.Runs.Where(r => r.Alpha is not null).Select(r => r.Alpha).Distinct().Count();
+        foreach (SeedRepeats.RunSpread run in repeats.Runs)
+        {
+            if (run.Alpha is not { } alpha
+                || (!all && (!run.Policy.StartsWith("eccos:", StringComparison.Ordinal)
+                    || (alphaCount > MaxConsoleAlphas && !ConsoleAlphas.Any(c => Math.Abs(c - alpha) < 1e-9)))))
+            {
+                continue;
+            }
+
+            yield return
+            [
+                run.Policy,
+                F(alpha, 3),
+                $"{I(run.ReachableCount)}/{I(repeats.Seeds.Count)}",
+                F(run.Success.Mean, 3),
+                $"{F(run.Success.Min, 3)}–{F(run.Success.Max, 3)}",
+                Money(run.Cost.Mean),
+                $"{Money(run.Cost.Min)}–{Money(run.Cost.Max)}",
+            ];
+        }
+    }
+
     /// <summary>One row per frontier, best AIQ first.</summary>
     public static IEnumerable<string[]> Frontiers(EvaluationReport report) =>
         report.Frontiers

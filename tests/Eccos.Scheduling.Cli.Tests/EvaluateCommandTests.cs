@@ -7,6 +7,7 @@ namespace Eccos.Scheduling.Cli.Tests;
 public class EvaluateCommandTests
 {
     private static readonly double[] ExpectedAlphas = [0.6, 0.8];
+    private static readonly int[] RepeatSeeds = [5, 6, 7];
     private static readonly double[] ParsedAlphas = [0.3, 0.35, 0.4, 0.7];
     private static readonly byte[] PngMagic = [0x89, (byte)'P', (byte)'N', (byte)'G'];
     private string _root = string.Empty;
@@ -126,6 +127,38 @@ public class EvaluateCommandTests
         });
     }
 
+    [Test]
+    public async Task Repeat_reports_every_seed_and_keeps_the_first_seed_as_the_main_report()
+    {
+        string repeated = Path.Combine(_out, "repeated.json"), single = Path.Combine(_out, "single.json"), md = Path.Combine(_out, "r.md");
+        string[] common = ["evaluate", "--data", _data, "--alpha", "0.6,0.8", "--batch-size", "100", "--seed", "5"];
+        var (exit, output, error) = await RunAsync(Cli(), [.. common, "--repeat", "3", "--json", repeated, "--markdown", md]);
+        Assert.That(exit, Is.Zero, error);
+        (exit, _, error) = await RunAsync(Cli(), [.. common, "--json", single]);
+        Assert.That(exit, Is.Zero, error);
+
+        using JsonDocument r = JsonDocument.Parse(File.ReadAllBytes(repeated));
+        using JsonDocument s = JsonDocument.Parse(File.ReadAllBytes(single));
+        JsonElement repeats = r.RootElement.GetProperty("repeats");
+        static string Runs(JsonDocument d) => string.Join("\n", d.RootElement.GetProperty("runs").EnumerateArray()
+            .Select(x => $"{x.GetProperty("policy")} {x.GetProperty("alpha")} {x.GetProperty("success")} {x.GetProperty("cost")}"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(repeats.GetProperty("seeds").EnumerateArray().Select(x => x.GetInt32()), Is.EqualTo(RepeatSeeds));
+            Assert.That(Runs(r), Is.EqualTo(Runs(s)), "the main report is the first seed's");
+            Assert.That(s.RootElement.TryGetProperty("repeats", out _), Is.False, "one seed has no repeats section");
+            JsonElement eccos = repeats.GetProperty("frontiers").EnumerateArray().Single(f => f.GetProperty("policy").GetString() == "eccos:task-mean");
+            double[] aiq = [.. eccos.GetProperty("aiq").EnumerateArray().Select(x => x.GetDouble())];
+            Assert.That(aiq, Has.Length.EqualTo(3));
+            Assert.That(aiq[0], Is.EqualTo(r.RootElement.GetProperty("frontiers").EnumerateArray().Single(f => f.GetProperty("policy").GetString() == "eccos:task-mean").GetProperty("aiq").GetDouble()));
+            Assert.That(eccos.GetProperty("aiq_mean").GetDouble(), Is.EqualTo(aiq.Average()).Within(1e-12));
+            Assert.That(repeats.GetProperty("runs").GetArrayLength(), Is.EqualTo(r.RootElement.GetProperty("runs").GetArrayLength()));
+            Assert.That(repeats.GetProperty("runs").EnumerateArray().Select(x => x.GetProperty("success").GetArrayLength()), Has.All.EqualTo(3));
+            Assert.That(File.ReadAllText(md), Does.Contain("## Across seeds").And.Contain("| eccos:task-mean |"));
+            Assert.That(output, Does.Contain("Across seeds 5, 6, 7"));
+        });
+    }
+
     private static IEnumerable<TestCaseData> BadArguments()
     {
         yield return Case("unknown command", "frobnicate");
@@ -141,6 +174,7 @@ public class EvaluateCommandTests
         yield return Case("capacity share above 1", "evaluate", "--data", "{data}", "--capacity", "cheap=2");
         yield return Case("capacity of unknown model", "evaluate", "--data", "{data}", "--capacity", "nope=0.1");
         yield return Case("calibration margin out of range", "evaluate", "--data", "{data}", "--calibration-margin", "0.7");
+        yield return Case("repeat 0", "evaluate", "--data", "{data}", "--repeat", "0");
         yield return Case("calibration folds 0", "evaluate", "--data", "{data}", "--calibration-folds", "0");
         yield return Case("in-order with a value", "evaluate", "--data", "{data}", "--in-order=yes");
         yield return Case("unknown predictor", "evaluate", "--data", "{data}", "--predictor", "nope");
