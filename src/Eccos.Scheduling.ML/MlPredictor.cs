@@ -202,17 +202,7 @@ public sealed class MlPredictor : IPredictor
         var matrix = new PredictionMatrix(queries.Count, models);
         for (int i = 0; i < queries.Count; i++)
         {
-            SchedulingQuery q = queries[i] ?? throw new ArgumentException($"Query {i} is null.", nameof(queries));
-            if (q.Text is null)
-            {
-                throw new ArgumentException($"Query {i} has null text.", nameof(queries));
-            }
-
-            if (q.InputTokens < 0)
-            {
-                throw new ArgumentException(
-                    string.Create(CultureInfo.InvariantCulture, $"Query {i} has {q.InputTokens} input tokens; it must not be negative."), nameof(queries));
-            }
+            _ = queries[i] ?? throw new ArgumentException($"Query {i} is null.", nameof(queries));
         }
 
         cancellationToken.ThrowIfCancellationRequested();

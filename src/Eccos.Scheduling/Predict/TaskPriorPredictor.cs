@@ -146,11 +146,6 @@ public sealed class TaskPriorPredictor : IPredictor, IOutcomeSink
         for (int i = 0; i < queries.Count; i++)
         {
             SchedulingQuery q = queries[i] ?? throw new ArgumentException($"Query {i} is null.", nameof(queries));
-            if (q.InputTokens < 0)
-            {
-                throw new ArgumentException($"Query {i}: input tokens {q.InputTokens} must not be negative.", nameof(queries));
-            }
-
             if (q.Task is null)
             {
                 continue;

@@ -150,7 +150,7 @@ public class TaskPriorPredictorTests
             Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new TaskPriorPredictor(new TaskPriorPredictorOptions { QualityPseudoCount = -1 }))!.ParamName, Is.EqualTo("options"));
             Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new TaskPriorPredictor(new TaskPriorPredictorOptions { InitialQuality = 2 }))!.ParamName, Is.EqualTo("options"));
         });
-        await Assert.ThrowsAsync<ArgumentException>(async () => await p.PredictAsync([new("q", -1)], [A]));
+        Assert.That((await Assert.ThrowsAsync<ArgumentException>(async () => await p.PredictAsync([new("q", 1), null!], [A])))!.Message, Does.Contain("Query 1"));
         await Assert.ThrowsAsync<OperationCanceledException>(async () => await p.PredictAsync([new("q", 1)], [A], new CancellationToken(true)));
         Assert.That(p.RecordCount, Is.Zero, "rejected records leave no trace");
     }

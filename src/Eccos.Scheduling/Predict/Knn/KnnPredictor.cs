@@ -315,8 +315,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
         var result = new PredictionMatrix(queries.Count, models);
         for (int i = 0; i < queries.Count; i++)
         {
-            SchedulingQuery q = queries[i] ?? throw new ArgumentException($"Query at index {i} is null.", nameof(queries));
-            _ = q.Text ?? throw new ArgumentException($"Query at index {i} has no text.", nameof(queries));
+            _ = queries[i] ?? throw new ArgumentException($"Query at index {i} is null.", nameof(queries));
         }
 
         KnnSnapshot snapshot = _index.Snapshot;
