@@ -37,6 +37,7 @@ internal static class JsonReport
             Number(w, "lambda", run.Lambda);
             Number(w, "target", run.Target);
             w.WriteBoolean("reachable", run.Reachable);
+            w.WriteNumber("unreachable_batches", run.UnreachableBatches);
             w.WriteEndObject();
         }
 

@@ -72,7 +72,13 @@ public sealed class EvaluationReport
 /// <param name="Cost">Total recorded cost of the chosen calls (recorded cost, else tokens × list prices).</param>
 /// <param name="CapacityViolations">Queries assigned beyond a model's capacity, summed over batches and models.</param>
 /// <param name="Deferred">Queries left unassigned.</param>
-/// <param name="Reachable">Whether the solver reported the target reachable in every batch (always true without a target).</param>
+/// <param name="Reachable">
+/// Whether α is reachable. For an <c>eccos:*</c> policy with target calibration: whether the held-out replay certified
+/// it (<see cref="QualityTargetCalibration.IsReachable"/>) — t(α) is a target for the whole stream, learned on a replay
+/// in which some batches could not reach it either, so a test batch that cannot is counted in
+/// <see cref="UnreachableBatches"/> but does not overturn the certificate (the realized success is what the evaluation
+/// then checks). Without calibration: whether the solver reached the target in every batch. Always true without a target.
+/// </param>
 /// <param name="OverheadMsPerQuery">Scheduling overhead: prediction (without embedding) plus solving, milliseconds per query.</param>
 public sealed record PolicyRun(
     string Policy,
@@ -85,7 +91,14 @@ public sealed record PolicyRun(
     int CapacityViolations,
     int Deferred,
     bool Reachable,
-    double OverheadMsPerQuery);
+    double OverheadMsPerQuery)
+{
+    /// <summary>
+    /// Gets the number of batches in which the solver reported the target it was given out of reach (it then assigns
+    /// the most capable models it can). 0 for policies without a target.
+    /// </summary>
+    public int UnreachableBatches { get; init; }
+}
 
 /// <summary>A policy's cost–quality frontier over its reachable runs, and its AIQ.</summary>
 /// <param name="Policy">The policy.</param>

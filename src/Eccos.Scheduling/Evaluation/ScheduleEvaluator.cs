@@ -153,6 +153,8 @@ public sealed class ScheduleEvaluator
             // One batch at a time, so that the solve times are not inflated by solving batches side by side.
             ReplayResult result = replay.Run(plan.Solver, plan.Target, capacities, 1, _time, cancellationToken);
             long overheadTicks = result.SolveTime.Ticks + (plan.Source >= 0 ? fitted[plan.Source].PredictTicks - fitted[plan.Source].EmbedTicks : 0);
+            // A calibrated α is certified on the held-out replay, which already lived through batches whose internal
+            // target was out of reach (they get the most capable models): such batches are reported, not a verdict on α.
             runs.Add(new PolicyRun(
                 plan.Policy,
                 plan.Alpha,
@@ -163,8 +165,11 @@ public sealed class ScheduleEvaluator
                 result.Cost,
                 result.CapacityViolations,
                 result.Deferred,
-                plan.Reachable && result.UnreachableBatches == 0,
-                TimeSpan.FromTicks(overheadTicks).TotalMilliseconds / queries));
+                plan.Reachable && (plan.Certified || result.UnreachableBatches == 0),
+                TimeSpan.FromTicks(overheadTicks).TotalMilliseconds / queries)
+            {
+                UnreachableBatches = result.UnreachableBatches,
+            });
         }
 
         progress?.Report(new EvaluationProgress("evaluate", null, plans.Count, plans.Count));
@@ -367,6 +372,7 @@ public sealed class ScheduleEvaluator
                     Alpha = alpha,
                     Target = calibration?.Apply(alpha) ?? alpha,
                     Reachable = calibration?.IsReachable(alpha) ?? true,
+                    Certified = calibration is not null,
                 });
             }
         }
@@ -477,5 +483,8 @@ public sealed class ScheduleEvaluator
 
         /// <summary>Gets whether the calibration found the target reachable on validation (true without calibration).</summary>
         public bool Reachable { get; init; } = true;
+
+        /// <summary>Gets whether <see cref="Reachable"/> comes from a target calibration (then it alone decides).</summary>
+        public bool Certified { get; init; }
     }
 }

@@ -96,6 +96,43 @@ public class ScheduleEvaluatorTests
         });
     }
 
+    /// <summary>
+    /// A predictor that is right about the training records but pessimistic about the test records' hard task (0.4
+    /// lower for every model, same ranking), so that no test batch can reach the calibrated target in prediction.
+    /// </summary>
+    private static EvaluationPredictor PessimisticOnTest(int trainCount)
+    {
+        double[][] accuracy = [[0.85, 0.9, 0.95], [0.2, 0.55, 0.9]];
+        var predictor = new Predict.Calibration.FuncPredictor((q, m) =>
+        {
+            int task = q.Task == "easy" ? 0 : 1;
+            int model = Array.FindIndex(SyntheticOutcomes.Models, x => x.Name == m.Name);
+            bool test = int.Parse(q.Id![1..], System.Globalization.CultureInfo.InvariantCulture) >= trainCount;
+            return (test && task == 1 ? Math.Max(0, accuracy[task][model] - 0.4) : accuracy[task][model], 300);
+        });
+        return new EvaluationPredictor("pessimistic", (_, _) => ValueTask.FromResult<IPredictor>(predictor));
+    }
+
+    [Test]
+    public async Task A_calibrated_alpha_stays_certified_when_test_batches_cannot_reach_its_internal_target()
+    {
+        OutcomeDataset data = SyntheticOutcomes.Create(train: 600, test: 300, absentShare: 0);
+        EvaluationReport calibrated = await new ScheduleEvaluator(EvaluationTestSetup.Registry())
+            .EvaluateAsync(data, [PessimisticOnTest(600)], Options(o => { o.Alphas = [0.85]; o.IncludeBaselines = false; }));
+        EvaluationReport direct = await new ScheduleEvaluator(EvaluationTestSetup.Registry())
+            .EvaluateAsync(data, [PessimisticOnTest(600)], Options(o => { o.Alphas = [0.85]; o.IncludeBaselines = false; o.CalibrateTarget = false; }));
+        PolicyRun c = calibrated.Runs.Single();
+        PolicyRun d = direct.Runs.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(c.UnreachableBatches, Is.EqualTo(5), "every test batch of 60 falls short of t(α) in prediction");
+            Assert.That(c.Reachable, Is.True, "the held-out replay certified α; the batches get the most capable models");
+            Assert.That(c.Success, Is.GreaterThanOrEqualTo(0.85 - 0.015), "and the realized success bears the certificate out");
+            Assert.That(d.UnreachableBatches, Is.EqualTo(5));
+            Assert.That(d.Reachable, Is.False, "without calibration the solver's verdict on α itself stands");
+        });
+    }
+
     [Test]
     public async Task CapacityShares_AreRespected()
     {
