@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics.Tensors;
 
 namespace Eccos.Scheduling;
 
@@ -147,6 +148,12 @@ public sealed class PredictionMatrix
     /// <exception cref="ArgumentException">The first bad value, naming the query index, the model and the problem.</exception>
     public void Validate(string paramName = "predictions")
     {
+        if (_quality.Length == 0 || (AllInRange() && EveryRowHasAnEligibleModel()))
+        {
+            return;
+        }
+
+        // Something is wrong: find the first bad value, in row order, to name it.
         int m = ModelCount;
         for (int i = 0; i < QueryCount; i++)
         {
@@ -181,6 +188,34 @@ public sealed class PredictionMatrix
                 throw new ArgumentException($"Query {i}: no model is eligible to take it.", paramName);
             }
         }
+    }
+
+    /// <summary>
+    /// Whole-array range checks with SIMD reductions: NaN propagates through <c>TensorPrimitives.Min</c> and
+    /// <c>TensorPrimitives.Max</c>, so a NaN fails the comparisons as well.
+    /// </summary>
+    private bool AllInRange() =>
+        TensorPrimitives.Min(_quality) >= 0 && TensorPrimitives.Max(_quality) <= 1
+        && TensorPrimitives.Min(_cost) >= 0 && double.IsFinite(TensorPrimitives.Max(_cost))
+        && TensorPrimitives.Min(_outputTokens) >= 0 && double.IsFinite(TensorPrimitives.Max(_outputTokens));
+
+    private bool EveryRowHasAnEligibleModel()
+    {
+        ReadOnlySpan<bool> eligible = _eligible;
+        if (!eligible.Contains(false))
+        {
+            return true; // the common case, one vectorized scan
+        }
+
+        for (int row = 0; row < eligible.Length; row += ModelCount)
+        {
+            if (!eligible.Slice(row, ModelCount).Contains(true))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private string Describe(int query, int model, string what, double value, string rule) =>

@@ -43,6 +43,42 @@ public class PredictionMatrixTests
         Assert.That(ex!.Message, Does.Contain("Query 1").And.Contain("'b'").And.Contain(what));
     }
 
+    /// <summary>Bad values anywhere in a matrix large enough for several SIMD vectors and a tail are found and named.</summary>
+    [TestCase("quality", double.NaN)]
+    [TestCase("quality", -1e-12)]
+    [TestCase("quality", 1 + 1e-12)]
+    [TestCase("cost", double.NaN)]
+    [TestCase("cost", -0.5)]
+    [TestCase("cost", double.PositiveInfinity)]
+    [TestCase("output tokens", double.NaN)]
+    [TestCase("output tokens", -1)]
+    [TestCase("output tokens", double.PositiveInfinity)]
+    public void Validate_finds_a_bad_value_at_any_position(string what, double bad)
+    {
+        ModelProfile[] models = [.. Enumerable.Range(0, 7).Select(j => new ModelProfile($"m{j}", 1, 2))];
+        foreach ((int query, int model) in new[] { (0, 0), (23, 4), (49, 6) })
+        {
+            var m = new PredictionMatrix(50, models);
+            m.Quality.Fill(0.5);
+            m.Cost.Fill(0.001);
+            m.OutputTokens.Fill(100);
+            Assert.That(() => m.Validate(), Throws.Nothing, "a valid matrix passes");
+            Span<double> values = what switch { "quality" => m.QualityRow(query), "cost" => m.CostRow(query), _ => m.OutputTokensRow(query) };
+            values[model] = bad;
+            var ex = Assert.Throws<ArgumentException>(() => m.Validate())!;
+            Assert.That(ex.Message, Does.Contain($"Query {query},").And.Contain($"'m{model}'").And.Contain(what), $"({query}, {model})");
+        }
+    }
+
+    [Test]
+    public void Validate_rejects_the_last_query_when_no_model_may_take_it()
+    {
+        var m = new PredictionMatrix(40, Models);
+        m.EligibleRow(39).Clear();
+        Assert.That(Assert.Throws<ArgumentException>(() => m.Validate())!.Message, Does.Contain("Query 39").And.Contain("no model is eligible"));
+        Assert.That(() => new PredictionMatrix(0, Models).Validate(), Throws.Nothing, "an empty batch is valid");
+    }
+
     [Test]
     public void Validate_rejects_a_query_no_model_may_take()
     {
