@@ -21,6 +21,9 @@ public sealed class PredictionMatrix
     private readonly bool[] _eligible;
     private readonly ModelProfile[] _models;
 
+    /// <summary>Pools up to this size are checked for duplicate names pairwise, without allocating a set.</summary>
+    private const int SmallPool = 32;
+
     /// <summary>Initializes a new matrix for <paramref name="queryCount"/> queries over <paramref name="models"/>.</summary>
     /// <param name="queryCount">N, the number of queries (rows); may be zero.</param>
     /// <param name="models">The models (columns); at least one, with distinct names.</param>
@@ -35,11 +38,11 @@ public sealed class PredictionMatrix
         }
 
         _models = new ModelProfile[models.Count];
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        HashSet<string>? names = models.Count > SmallPool ? new(StringComparer.Ordinal) : null;
         for (int j = 0; j < models.Count; j++)
         {
             ModelProfile model = models[j] ?? throw new ArgumentException($"Model at index {j} is null.", nameof(models));
-            if (!names.Add(model.Name))
+            if (names is null ? SeenBefore(model.Name, j) : !names.Add(model.Name))
             {
                 throw new ArgumentException($"Model '{model.Name}' appears more than once.", nameof(models));
             }
@@ -216,6 +219,20 @@ public sealed class PredictionMatrix
         }
 
         return true;
+    }
+
+    /// <summary>Whether a model among the first <paramref name="count"/> already has <paramref name="name"/> (small pools: no set to allocate).</summary>
+    private bool SeenBefore(string name, int count)
+    {
+        for (int k = 0; k < count; k++)
+        {
+            if (string.Equals(_models[k].Name, name, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private string Describe(int query, int model, string what, double value, string rule) =>

@@ -96,6 +96,18 @@ public class PredictionMatrixTests
         Assert.That(ex!.Message, Does.Contain("'x'"));
     }
 
+    [TestCase(5)]
+    [TestCase(32)]
+    [TestCase(33)]
+    [TestCase(100)]
+    public void Duplicate_names_are_found_in_small_and_large_pools(int count)
+    {
+        ModelProfile[] distinct = [.. Enumerable.Range(0, count).Select(j => new ModelProfile($"m{j}", 1, 1))];
+        Assert.That(new PredictionMatrix(1, distinct).ModelCount, Is.EqualTo(count));
+        ModelProfile[] repeated = [.. distinct[..^1], new ModelProfile("m1", 2, 2)];
+        Assert.That(Assert.Throws<ArgumentException>(() => _ = new PredictionMatrix(1, repeated))!.Message, Does.Contain("'m1' appears more than once"));
+    }
+
     [Test]
     public void Model_profile_cost_uses_prices_per_million()
     {
