@@ -102,13 +102,13 @@ internal static class JsonReport
 
         w.WriteEndArray();
         w.WriteStartArray("frontiers");
-        foreach (SeedRepeats.Spread f in repeats.Frontiers)
+        foreach (SeedRepeats.PolicySpread f in repeats.Frontiers)
         {
             w.WriteStartObject();
             w.WriteString("policy", f.Policy);
-            Numbers(w, "aiq", f.Values);
-            Number(w, "aiq_mean", f.Mean);
-            Number(w, "aiq_sd", f.StandardDeviation);
+            Numbers(w, "aiq", f.Aiq.Values);
+            Number(w, "aiq_mean", f.Aiq.Mean);
+            Number(w, "aiq_sd", f.Aiq.StandardDeviation);
             w.WriteEndObject();
         }
 

@@ -24,7 +24,7 @@ internal static class ReportTables
     public static IEnumerable<string[]> RepeatFrontiers(SeedRepeats repeats) =>
         repeats.Frontiers.Select(f => new[]
         {
-            f.Policy, F(f.Mean, 4), F(f.StandardDeviation, 4), F(f.Min, 4), F(f.Max, 4), string.Join(" ", f.Values.Select(v => F(v, 4))),
+            f.Policy, F(f.Aiq.Mean, 4), F(f.Aiq.StandardDeviation, 4), F(f.Aiq.Min, 4), F(f.Aiq.Max, 4), string.Join(" ", f.Aiq.Values.Select(v => F(v, 4))),
         });
 
     /// <summary>

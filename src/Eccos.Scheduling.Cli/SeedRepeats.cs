@@ -34,6 +34,16 @@ internal sealed class SeedRepeats
 
         Seeds = seeds;
         Reports = reports;
+        Frontiers = [.. first.Frontiers
+            .Select((f, k) => new PolicySpread(f.Policy, new Spread([.. reports.Select(r => r.Frontiers[k].Aiq)])))
+            .OrderByDescending(s => s.Aiq.Mean)];
+        Runs = [.. first.Runs.Select((run, k) => new RunSpread(
+            run.Policy,
+            run.Alpha,
+            run.Lambda,
+            new Spread([.. reports.Select(r => r.Runs[k].Success)]),
+            new Spread([.. reports.Select(r => r.Runs[k].Cost)]),
+            reports.Count(r => r.Runs[k].Reachable)))];
     }
 
     /// <summary>Gets the seeds, one per report.</summary>
@@ -43,27 +53,14 @@ internal sealed class SeedRepeats
     public IReadOnlyList<EvaluationReport> Reports { get; }
 
     /// <summary>Gets each policy's AIQ on every seed, highest mean first.</summary>
-    public IReadOnlyList<Spread> Frontiers =>
-        [.. Reports[0].Frontiers
-            .Select((f, k) => new Spread(f.Policy, null, null, [.. Reports.Select(r => r.Frontiers[k].Aiq)]))
-            .OrderByDescending(s => s.Mean)];
+    public IReadOnlyList<PolicySpread> Frontiers { get; }
 
     /// <summary>Gets every run's success and cost on every seed, in the order of the first report.</summary>
-    public IReadOnlyList<RunSpread> Runs =>
-        [.. Reports[0].Runs.Select((run, k) => new RunSpread(
-            run.Policy,
-            run.Alpha,
-            run.Lambda,
-            new Spread(run.Policy, run.Alpha, run.Lambda, [.. Reports.Select(r => r.Runs[k].Success)]),
-            new Spread(run.Policy, run.Alpha, run.Lambda, [.. Reports.Select(r => r.Runs[k].Cost)]),
-            Reports.Count(r => r.Runs[k].Reachable)))];
+    public IReadOnlyList<RunSpread> Runs { get; }
 
     /// <summary>One quantity over the seeds.</summary>
-    /// <param name="Policy">The policy.</param>
-    /// <param name="Alpha">The run's α, if any.</param>
-    /// <param name="Lambda">The run's λ, if any.</param>
     /// <param name="Values">The value on each seed, in seed order.</param>
-    internal sealed record Spread(string Policy, double? Alpha, double? Lambda, double[] Values)
+    internal sealed record Spread(double[] Values)
     {
         public double Mean => Values.Mean();
 
@@ -74,6 +71,11 @@ internal sealed class SeedRepeats
 
         public double Max => Values.Max();
     }
+
+    /// <summary>A policy's AIQ over the seeds.</summary>
+    /// <param name="Policy">The policy.</param>
+    /// <param name="Aiq">Its AIQ on each seed.</param>
+    internal sealed record PolicySpread(string Policy, Spread Aiq);
 
     /// <summary>One run over the seeds.</summary>
     /// <param name="Policy">The policy.</param>
