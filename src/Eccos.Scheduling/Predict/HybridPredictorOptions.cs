@@ -29,7 +29,7 @@ public sealed class HybridPredictorOptions
     /// the loss that matches what the scheduler does with the blend; <see cref="HybridQualityLoss.Brier"/> or
     /// <see cref="HybridQualityLoss.LogLoss"/> fit the blend for probability accuracy instead (on mmlu-pro they put
     /// more weight on the predictor with the best pooled AUC, which separates easy from hard queries but not the models
-    /// of one query; see docs/evaluation.md).
+    /// of one query; see docs/calibration.md).
     /// </summary>
     public HybridQualityLoss QualityLoss { get; set; } = HybridQualityLoss.WithinQuery;
 
