@@ -8,30 +8,39 @@ internal sealed class EvaluateArguments
     public const string Usage = """
         Usage: eccos evaluate --data DIR [options]
 
-        Replays the outcome log in DIR (outcomes.jsonl, models.json) through ECCOS and the baselines.
+        Replays the outcome log in DIR (outcomes.jsonl, models.json) through
+        ECCOS and the baselines.
 
         Options:
-          --data DIR                 dataset folder (required)
-          --alpha LIST               quality targets: values and FROM:TO:STEP ranges, comma-separated
-                                     (default 0.3:0.95:0.025)
-          --batch-size N             test queries solved together (default 500)
-          --capacity MODEL=SHARE ... cap MODEL at floor(SHARE x batch) queries of each batch (repeatable)
-          --predictor NAMES          comma-separated predictors, or 'all' (default) or 'none'
-          --solver NAME              solver of the eccos policies (default lagrangian)
-          --lambda-router NAMES      predictors whose predictions feed a RouterBench lambda-router
-                                     (NAME-lambda; default knn when evaluated; 'none' for none)
-          --embedder NAME            embedder of the kNN predictors: hashing (default) or minilm
-          --cache-dir DIR            embedding cache (default $XDG_CACHE_HOME/eccos/embeddings or ~/.cache/eccos/embeddings)
-          --seed N                   seed of splits and random baselines (default 0)
-          --repeat N                 run the evaluation N times, with seeds SEED, SEED+1, ..., and report
-                                     each policy's spread over them (default 1)
-          --calibration-margin X     t(alpha) aims at alpha + X on the held-out replay (default 0.005)
-          --calibration-folds N      held-out folds of the training split t(alpha) is learned on (default 5; 1 = validation slice only)
-          --in-order                 replay the test split in file order (default: seeded random order)
-          --json FILE                write the JSON report
-          --markdown FILE            write the Markdown report
-          --plot FILE                write the cost-quality plot (PNG)
-          -h, --help                 show this help
+          --data DIR              dataset folder (required)
+          --alpha LIST            quality targets: values and FROM:TO:STEP ranges,
+                                  comma-separated (default 0.3:0.95:0.025)
+          --batch-size N          test queries solved together (default 500)
+          --capacity MODEL=SHARE  cap MODEL at floor(SHARE x batch) queries of each
+                                  batch (repeatable; several pairs may follow)
+          --predictor NAMES       comma-separated predictors, 'all' (default) or
+                                  'none'
+          --solver NAME           solver of the eccos policies (default lagrangian)
+          --lambda-router NAMES   predictors feeding a RouterBench lambda-router
+                                  (NAME-lambda; default knn when evaluated; 'none')
+          --embedder NAME         embedder of the kNN predictors: hashing (default)
+                                  or minilm
+          --cache-dir DIR         embedding cache (default
+                                  $XDG_CACHE_HOME/eccos/embeddings or
+                                  ~/.cache/eccos/embeddings)
+          --seed N                seed of splits and random baselines (default 0)
+          --repeat N              run N times, with seeds SEED, SEED+1, ..., and
+                                  report each policy's spread (default 1)
+          --calibration-margin X  t(alpha) aims at alpha + X on the held-out
+                                  replay (default 0.005)
+          --calibration-folds N   held-out folds of the training split t(alpha) is
+                                  learned on (default 5; 1 = validation slice)
+          --in-order              replay the test split in file order (default:
+                                  seeded random order)
+          --json FILE             write the JSON report
+          --markdown FILE         write the Markdown report
+          --plot FILE             write the cost-quality plot (PNG)
+          -h, --help              show this help
         """;
 
     public string DataDirectory { get; private set; } = string.Empty;
