@@ -224,6 +224,7 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
         console.MarkupLineInterpolated(
             $"[bold]{report.Dataset}[/]: {report.TestQueries} test queries, batches of {report.BatchSize}, solver [bold]{report.Solver}[/], C = {ReportTables.Money(report.MaxSingleModelCost)}, {elapsed.ToString("F1", CultureInfo.InvariantCulture)} s");
         console.Write(Table("Frontiers (AIQ over [0, C], hull from the origin)", ReportTables.FrontierHeader, ReportTables.Frontiers(report)));
+        console.Write(new Text(TextFrontierPlot.Render(report)));
         if (report.Predictors.Count > 0)
         {
             console.Write(Table("Predictors (test split)", ReportTables.PredictorHeader, ReportTables.Predictors(report)));

@@ -23,6 +23,11 @@ internal static class MarkdownReport
             w.WriteLine();
         }
 
+        w.WriteLine("```text");
+        w.Write(TextFrontierPlot.Render(report));
+        w.WriteLine("```");
+        w.WriteLine();
+
         w.WriteLine("## Frontiers");
         w.WriteLine();
         Table(w, ReportTables.FrontierHeader, ReportTables.Frontiers(report));

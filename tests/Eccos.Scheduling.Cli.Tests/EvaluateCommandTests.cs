@@ -159,6 +159,33 @@ public class EvaluateCommandTests
         });
     }
 
+    [Test]
+    public async Task Markdown_and_console_carry_a_text_chart_of_the_frontiers_and_single_models()
+    {
+        string md = Path.Combine(_out, "r.md");
+        var (exit, output, error) = await RunAsync(Cli(), "evaluate", "--data", _data, "--alpha", "0.5:0.9:0.05", "--batch-size", "100",
+            "--lambda-router", "task-mean", "--markdown", md);
+        Assert.That(exit, Is.Zero, error);
+        string markdown = File.ReadAllText(md);
+        int start = markdown.IndexOf("```text\n", StringComparison.Ordinal);
+        Assert.That(start, Is.GreaterThanOrEqualTo(0), "a text chart in the Markdown report");
+        string[] chart = markdown[(start + 8)..markdown.IndexOf("\n```", start + 8, StringComparison.Ordinal)].Split('\n');
+        string[] rows = [.. chart.Where(l => l.Length > 7 && l[7] == '|')];
+        Assert.Multiple(() =>
+        {
+            Assert.That(chart[0], Is.EqualTo("success"));
+            Assert.That(rows, Has.Length.EqualTo(20));
+            Assert.That(rows.Select(r => r.Length), Has.All.EqualTo(8 + 64), "every row is the plot's width");
+            Assert.That(string.Concat(rows), Does.Contain("E").And.Contain("L"), "the ECCOS and λ-router frontiers are drawn");
+            Assert.That(chart, Has.Some.StartsWith("  E  eccos:task-mean (AIQ "));
+            Assert.That(chart, Has.Some.StartsWith("  L  task-mean-lambda (AIQ "));
+            Assert.That(chart, Has.Some.StartsWith("  1  cheap ($"));
+            Assert.That(chart, Has.Some.StartsWith("  3  strong ($"));
+            Assert.That(chart.Max(l => l.Length), Is.LessThanOrEqualTo(80), "fits a terminal");
+            Assert.That(output, Does.Contain("  E  eccos:task-mean (AIQ "), "the console shows it too");
+        });
+    }
+
     private static IEnumerable<TestCaseData> BadArguments()
     {
         yield return Case("unknown command", "frobnicate");
