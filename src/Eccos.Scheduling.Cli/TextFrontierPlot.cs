@@ -96,13 +96,13 @@ internal static class TextFrontierPlot
             string label = r == 0 || r == height - 1 || r == (height - 1) / 2
                 ? (high - ((high - low) * r / (height - 1))).ToString("F3", CultureInfo.InvariantCulture)
                 : string.Empty;
-            text.Append(label.PadLeft(6)).Append(" |");
+            var row = new StringBuilder(label.PadLeft(6)).Append(" |");
             for (int c = 0; c < width; c++)
             {
-                text.Append(grid[r, c]);
+                row.Append(grid[r, c]);
             }
 
-            text.AppendLine();
+            text.AppendLine(row.ToString().TrimEnd());
         }
 
         text.Append(' ', 7).Append('+').Append('-', width).AppendLine();
