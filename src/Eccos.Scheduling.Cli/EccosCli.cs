@@ -111,13 +111,17 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
         var options = new EvaluationOptions
         {
             Alphas = a.Alphas,
-            LambdaRouterPredictors = a.LambdaRouters ?? new EvaluationOptions().LambdaRouterPredictors,
             BatchSize = a.BatchSize,
             CapacityShares = a.Capacities,
             Solver = a.Solver,
             Seed = a.Seed,
             ShuffleTest = !a.InOrder,
         };
+        if (a.LambdaRouters is { } routers)
+        {
+            options.LambdaRouterPredictors = routers;
+        }
+
         if (a.CalibrationMargin is { } margin)
         {
             options.CalibrationMargin = margin;
