@@ -190,7 +190,7 @@ public sealed class MlPredictor : IPredictor
     }
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">A query is null, has null text or negative input tokens (the message names its index); or the models are invalid.</exception>
+    /// <exception cref="ArgumentException">A query is null (the message names its index), or the models are invalid. (A query's text and token count are checked when it is created.)</exception>
     /// <exception cref="InvalidOperationException">The embedding generator returned the wrong number or dimension of embeddings.</exception>
     public async ValueTask<PredictionMatrix> PredictAsync(
         IReadOnlyList<SchedulingQuery> queries,
