@@ -32,12 +32,12 @@ var solver = new LagrangianAssignmentSolver();
 
 // Calibrate: predictions overstate the quality of what the solver picks, so learn (by cross-fitting the same kNN
 // recipe on the history) the target t(α) to solve for so that the realized quality reaches α.
-QualityTargetCalibration calibration = await QualityTargetCalibrator.CalibrateCrossFittedAsync(
+QualityTargetCurve calibration = await QualityTargetCurve.FitCrossFittedAsync(
     async (train, ct) => await KnnPredictor.CreateAsync(train, embedder, cancellationToken: ct),
     solver,
     history,
     [.. world.Models.Select(m => m.Profile)],
-    new QualityTargetCalibratorOptions { Capacities = [.. world.Models.Select(_ => AssignmentConstraints.Unlimited)] });
+    new QualityTargetCurveOptions { Capacities = [.. world.Models.Select(_ => AssignmentConstraints.Unlimited)] });
 
 // Route: one IChatClient over the pool.
 SimulatedChatClient[] clients = [.. world.Models.Select(m => new SimulatedChatClient(world, m))];
@@ -45,7 +45,7 @@ var builder = new EccosBuilder()
     .UsePredictor(predictor) // a KnnPredictor is also an IOutcomeSink: it learns from every call
     .UseSolver(solver)
     .WithQualityTarget(Alpha)
-    .UseQualityTargetCalibration(calibration)
+    .UseQualityTargetCurve(calibration)
     .Configure(o => o.ResolveInterval = TimeSpan.FromMilliseconds(250)) // a short run: refresh prices often
     .WarmUpWith(history.Select(r => r.ToQuery()))
     .UseQualitySignal((context, _) => ValueTask.FromResult<double?>(IsRight(context.Query.Text, context.Response.Text) ? 1 : 0));

@@ -113,7 +113,7 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
             Alphas = a.Alphas,
             BatchSize = a.BatchSize,
             CapacityShares = a.Capacities,
-            Solver = a.Solver,
+            Solver = solvers.Create(a.Solver, a.Seed),
             Seed = a.Seed,
             ShuffleTest = !a.InOrder,
         };
@@ -122,14 +122,14 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
             options.LambdaRouterPredictors = routers;
         }
 
-        if (a.CalibrationMargin is { } margin)
+        if (a.TargetMargin is { } margin)
         {
-            options.CalibrationMargin = margin;
+            options.TargetCurveMargin = margin;
         }
 
-        if (a.CalibrationFolds is { } folds)
+        if (a.TargetFolds is { } folds)
         {
-            options.CalibrationFolds = folds;
+            options.TargetCurveFolds = folds;
         }
 
         long started = _time.GetTimestamp();
@@ -147,7 +147,7 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
             console.Profile.Width = WideTables;
         }
 
-        var evaluator = new ScheduleEvaluator(solvers, _time);
+        var evaluator = new ScheduleEvaluator(_time);
         int[] seeds = [.. Enumerable.Range(0, a.Repeat).Select(k => unchecked(a.Seed + k))];
         var reports = new EvaluationReport[seeds.Length];
         async Task RunAll(Func<int, IProgress<EvaluationProgress>> progress)
@@ -155,6 +155,7 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
             for (int k = 0; k < seeds.Length; k++)
             {
                 options.Seed = seeds[k];
+                options.Solver = solvers.Create(a.Solver, seeds[k]);
                 reports[k] = await evaluator.EvaluateAsync(dataset, chosen, options, progress(seeds[k]), cancellationToken).ConfigureAwait(false);
             }
         }
@@ -184,7 +185,7 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
         SeedRepeats? repeats = seeds.Length > 1 ? new SeedRepeats(seeds, reports) : null;
         double elapsed = _time.GetElapsedTime(started).TotalSeconds;
 
-        Print(console, report, elapsed);
+        Print(console, report, a.Solver, elapsed);
         if (repeats is not null)
         {
             console.Write(Table($"Across seeds {string.Join(", ", seeds)} (AIQ)", ReportTables.RepeatFrontierHeader, ReportTables.RepeatFrontiers(repeats)));
@@ -195,7 +196,7 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
         if (json is not null)
         {
             await using FileStream stream = File.Create(outputs.Reserve(json));
-            JsonReport.Write(stream, report, elapsed, repeats);
+            JsonReport.Write(stream, report, a.Solver, elapsed, repeats);
         }
 
         if (plot is not null)
@@ -207,7 +208,7 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
         {
             await using var writer = new StreamWriter(outputs.Reserve(markdown));
             string? plotName = plot is null ? null : Path.GetRelativePath(Path.GetDirectoryName(markdown)!, plot);
-            MarkdownReport.Write(writer, report, CommandLine(args), elapsed, plotName, repeats);
+            MarkdownReport.Write(writer, report, a.Solver, CommandLine(args), elapsed, plotName, repeats);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -223,10 +224,10 @@ internal sealed class EccosCli(PredictorCatalog predictors, AssignmentSolverRegi
         return Success;
     }
 
-    private static void Print(IAnsiConsole console, EvaluationReport report, double elapsed)
+    private static void Print(IAnsiConsole console, EvaluationReport report, string solver, double elapsed)
     {
         console.MarkupLineInterpolated(
-            $"[bold]{report.Dataset}[/]: {report.TestQueries} test queries, batches of {report.BatchSize}, solver [bold]{report.Solver}[/], C = {ReportTables.Money(report.MaxSingleModelCost)}, {elapsed.ToString("F1", CultureInfo.InvariantCulture)} s");
+            $"[bold]{report.Dataset}[/]: {report.TestQueries} test queries, batches of {report.BatchSize}, solver [bold]{solver}[/], C = {ReportTables.Money(report.MaxSingleModelCost)}, {elapsed.ToString("F1", CultureInfo.InvariantCulture)} s");
         console.Write(Table("Frontiers (AIQ over [0, C], hull from the origin)", ReportTables.FrontierHeader, ReportTables.Frontiers(report)));
         console.Write(new Text(TextFrontierPlot.Render(report)));
         if (report.Predictors.Count > 0)

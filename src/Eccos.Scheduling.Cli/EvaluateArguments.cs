@@ -31,9 +31,9 @@ internal sealed class EvaluateArguments
           --seed N                seed of splits and random baselines (default 0)
           --repeat N              run N times, with seeds SEED, SEED+1, ..., and
                                   report each policy's spread (default 1)
-          --calibration-margin X  t(alpha) aims at alpha + X on the held-out
+          --target-margin X       t(alpha) aims at alpha + X on the held-out
                                   replay (default 0.005)
-          --calibration-folds N   held-out folds of the training split t(alpha) is
+          --target-folds N        held-out folds of the training split t(alpha) is
                                   learned on (default 5; 1 = validation slice)
           --in-order              replay the test split in file order (default:
                                   seeded random order)
@@ -70,9 +70,9 @@ internal sealed class EvaluateArguments
 
     public int Repeat { get; private set; } = 1;
 
-    public double? CalibrationMargin { get; private set; }
+    public double? TargetMargin { get; private set; }
 
-    public int? CalibrationFolds { get; private set; }
+    public int? TargetFolds { get; private set; }
 
     public bool InOrder { get; private set; }
 
@@ -173,11 +173,11 @@ internal sealed class EvaluateArguments
                 case "--repeat":
                     parsed.Repeat = ParseInt(option, Value(), 1);
                     break;
-                case "--calibration-margin":
-                    parsed.CalibrationMargin = ParseMargin(Value());
+                case "--target-margin":
+                    parsed.TargetMargin = ParseMargin(Value());
                     break;
-                case "--calibration-folds":
-                    parsed.CalibrationFolds = ParseInt(option, Value(), 1);
+                case "--target-folds":
+                    parsed.TargetFolds = ParseInt(option, Value(), 1);
                     break;
                 case "--in-order":
                     if (inline is not null)
@@ -254,7 +254,7 @@ internal sealed class EvaluateArguments
     {
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double margin) || !(margin >= 0 && margin < 0.5))
         {
-            throw new CliUsageException($"--calibration-margin: expected a number in [0, 0.5), got '{text}'.");
+            throw new CliUsageException($"--target-margin: expected a number in [0, 0.5), got '{text}'.");
         }
 
         return margin;

@@ -9,7 +9,7 @@ namespace Eccos.Scheduling.Cli;
 /// </summary>
 internal static class JsonReport
 {
-    public static void Write(Stream stream, EvaluationReport report, double elapsedSeconds, SeedRepeats? repeats = null)
+    public static void Write(Stream stream, EvaluationReport report, string solver, double elapsedSeconds, SeedRepeats? repeats = null)
     {
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
@@ -18,7 +18,7 @@ internal static class JsonReport
         w.WriteNumber("train_queries", report.TrainQueries);
         w.WriteNumber("validation_queries", report.ValidationQueries);
         w.WriteNumber("batch_size", report.BatchSize);
-        w.WriteString("solver", report.Solver);
+        w.WriteString("solver", solver);
         Number(w, "max_single_model_cost", report.MaxSingleModelCost);
         Number(w, "elapsed_seconds", elapsedSeconds);
 

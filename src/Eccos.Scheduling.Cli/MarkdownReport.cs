@@ -5,14 +5,14 @@ namespace Eccos.Scheduling.Cli;
 /// <summary>Writes an <see cref="EvaluationReport"/> as a Markdown document.</summary>
 internal static class MarkdownReport
 {
-    public static void Write(TextWriter w, EvaluationReport report, string commandLine, double elapsedSeconds, string? plotFileName, SeedRepeats? repeats = null)
+    public static void Write(TextWriter w, EvaluationReport report, string solver, string commandLine, double elapsedSeconds, string? plotFileName, SeedRepeats? repeats = null)
     {
         w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# eccos evaluate: {report.Dataset}"));
         w.WriteLine();
         w.WriteLine($"Command: `{commandLine}`");
         w.WriteLine();
         w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{report.TestQueries} test queries in batches of {report.BatchSize}; predictors fitted on {report.TrainQueries} records, validation slice {report.ValidationQueries}. ECCOS solver: `{report.Solver}`. Wall time {elapsedSeconds:F1} s."));
+            $"{report.TestQueries} test queries in batches of {report.BatchSize}; predictors fitted on {report.TrainQueries} records, validation slice {report.ValidationQueries}. ECCOS solver: `{solver}`. Wall time {elapsedSeconds:F1} s."));
         w.WriteLine();
         w.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"AIQ: area under the upper non-decreasing convex hull of a policy's (cost, success) points, started at (0, 0) and held flat to the right, over [0, C] divided by C, with C = {ReportTables.Money(report.MaxSingleModelCost)} (the most expensive single model on the test split)."));
@@ -48,7 +48,7 @@ internal static class MarkdownReport
             w.WriteLine("## Across seeds");
             w.WriteLine();
             w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"The whole evaluation repeated with seeds {string.Join(", ", repeats.Seeds)} (each its own validation slice, calibration folds, replay order and random baseline; the test split is the same). The tables above are seed {repeats.Seeds[0]}'s. sd is the sample standard deviation over the seeds."));
+                $"The whole evaluation repeated with seeds {string.Join(", ", repeats.Seeds)} (each its own validation slice, target-curve folds, replay order and random baseline; the test split is the same). The tables above are seed {repeats.Seeds[0]}'s. sd is the sample standard deviation over the seeds."));
             w.WriteLine();
             Table(w, ReportTables.RepeatFrontierHeader, ReportTables.RepeatFrontiers(repeats));
             Table(w, ReportTables.RepeatRunHeader, ReportTables.RepeatRuns(repeats, all: true));

@@ -4,7 +4,7 @@ namespace Eccos.Scheduling.Cli;
 
 /// <summary>
 /// The same evaluation repeated with consecutive seeds (<c>--repeat N</c>): each seed draws its own validation slice,
-/// calibration folds, replay order and random baseline, so the spread of a policy's AIQ or cost over the seeds shows
+/// target-curve folds, replay order and random baseline, so the spread of a policy's AIQ or cost over the seeds shows
 /// how much of a difference between two policies is the luck of one draw.
 /// </summary>
 /// <remarks>Immutable once built. The reports must come from the same options, so that their runs line up.</remarks>

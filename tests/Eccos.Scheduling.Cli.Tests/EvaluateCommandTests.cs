@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Eccos.Scheduling.Tests.Evaluation;
+using Eccos.Scheduling.Evaluation.Tests;
 using Spectre.Console;
 
 namespace Eccos.Scheduling.Cli.Tests;
@@ -36,7 +36,7 @@ public class EvaluateCommandTests
     {
         var predictors = new PredictorCatalog().RegisterEmbedder("hashing").Register("task-mean", _ => EvaluationTestSetup.TaskMean());
         configure?.Invoke(predictors);
-        AssignmentSolverRegistry solvers = EvaluationTestSetup.Registry().Register("single", c => new UtilityRouterSolverAdapter(c.Argument!));
+        AssignmentSolverRegistry solvers = new AssignmentSolverRegistry().Register("lagrangian", _ => new GreedyTargetSolver());
         return new EccosCli(predictors, solvers);
     }
 
@@ -75,7 +75,8 @@ public class EvaluateCommandTests
             {
                 string policy = run.GetProperty("policy").GetString()!;
                 JsonElement alpha = run.GetProperty("alpha");
-                Assert.That(alpha.ValueKind, Is.EqualTo(policy.StartsWith("eccos:", StringComparison.Ordinal) ? JsonValueKind.Number : JsonValueKind.Null), policy);
+                bool targeted = policy.StartsWith("eccos:", StringComparison.Ordinal) || policy.StartsWith("threshold:", StringComparison.Ordinal);
+                Assert.That(alpha.ValueKind, Is.EqualTo(targeted ? JsonValueKind.Number : JsonValueKind.Null), policy);
                 foreach (string number in (string[])["success", "predicted_success", "cost", "overhead_ms_per_query"])
                 {
                     Assert.That(run.GetProperty(number).ValueKind, Is.EqualTo(JsonValueKind.Number), $"{policy}.{number}");
@@ -201,9 +202,9 @@ public class EvaluateCommandTests
         yield return Case("capacity without share", "evaluate", "--data", "{data}", "--capacity", "cheap");
         yield return Case("capacity share above 1", "evaluate", "--data", "{data}", "--capacity", "cheap=2");
         yield return Case("capacity of unknown model", "evaluate", "--data", "{data}", "--capacity", "nope=0.1");
-        yield return Case("calibration margin out of range", "evaluate", "--data", "{data}", "--calibration-margin", "0.7");
+        yield return Case("target margin out of range", "evaluate", "--data", "{data}", "--target-margin", "0.7");
         yield return Case("repeat 0", "evaluate", "--data", "{data}", "--repeat", "0");
-        yield return Case("calibration folds 0", "evaluate", "--data", "{data}", "--calibration-folds", "0");
+        yield return Case("target folds 0", "evaluate", "--data", "{data}", "--target-folds", "0");
         yield return Case("in-order with a value", "evaluate", "--data", "{data}", "--in-order=yes");
         yield return Case("unknown predictor", "evaluate", "--data", "{data}", "--predictor", "nope");
         yield return Case("unknown solver", "evaluate", "--data", "{data}", "--solver", "nope");
@@ -284,21 +285,5 @@ public class EvaluateCommandTests
             Assert.That(EvaluateArguments.ParseAlphas("0.3:0.95:0.025"), Has.Count.EqualTo(27));
             Assert.That(EvaluateArguments.Parse(["--data", "d", "--capacity", "a=0.1", "b=0.2", "--capacity=c=0.3"]).Capacities, Has.Count.EqualTo(3));
         });
-    }
-
-    /// <summary>Single-model baseline for the CLI tests: the named model where eligible and with room, else deferred.</summary>
-    private sealed class UtilityRouterSolverAdapter(string model) : IAssignmentSolver
-    {
-        public AssignmentResult Solve(PredictionMatrix predictions, AssignmentConstraints constraints, CancellationToken cancellationToken = default)
-        {
-            int j = predictions.IndexOfModel(model);
-            var x = new int[predictions.QueryCount];
-            for (int i = 0; i < x.Length; i++)
-            {
-                x[i] = predictions.EligibleRow(i)[j] ? j : AssignmentResult.DeferredModel;
-            }
-
-            return new AssignmentResult(x, 0, 0, double.NaN, 1, AssignmentStatus.Feasible);
-        }
     }
 }

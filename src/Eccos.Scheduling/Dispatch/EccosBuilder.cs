@@ -102,11 +102,11 @@ public sealed class EccosBuilder
 
     /// <summary>
     /// Makes α a target on <em>realized</em> quality: the router solves for the internal target t(α) that
-    /// <paramref name="calibration"/> learned on validation outcomes (see <see cref="QualityTargetCalibrator"/>).
+    /// <paramref name="calibration"/> learned on validation outcomes (see <see cref="QualityTargetCurve"/>).
     /// </summary>
     /// <param name="calibration">The calibration of the predictor in use.</param>
     /// <returns>This builder.</returns>
-    public EccosBuilder UseQualityTargetCalibration(QualityTargetCalibration calibration)
+    public EccosBuilder UseQualityTargetCurve(QualityTargetCurve calibration)
     {
         ArgumentNullException.ThrowIfNull(calibration);
         _setup.Calibration = calibration;

@@ -123,7 +123,7 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
 
     /// <summary>
     /// Gets the target the router solves for on predicted quality: α itself, or t(α) when a
-    /// <see cref="QualityTargetCalibration"/> maps the wanted realized quality to it.
+    /// <see cref="QualityTargetCurve"/> maps the wanted realized quality to it.
     /// </summary>
     public double TargetOnPredictions { get; }
 

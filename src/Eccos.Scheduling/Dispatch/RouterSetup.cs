@@ -32,7 +32,7 @@ internal sealed class RouterSetup
     public TimeProvider Time { get; set; } = TimeProvider.System;
 
     /// <summary>Gets or sets the map from the wanted realized quality α to the target solved for on predictions.</summary>
-    public QualityTargetCalibration? Calibration { get; set; }
+    public QualityTargetCurve? Calibration { get; set; }
 
     public ILoggerFactory? LoggerFactory { get; set; }
 

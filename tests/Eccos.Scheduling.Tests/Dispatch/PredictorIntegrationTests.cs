@@ -45,9 +45,9 @@ public class PredictorIntegrationTests
     [Test]
     public async Task A_target_calibration_makes_the_router_solve_for_t_of_alpha()
     {
-        var calibration = new QualityTargetCalibration([0.5, 0.8], [0.55, 0.9]);
+        var calibration = new QualityTargetCurve([0.5, 0.8], [0.55, 0.9]);
         var (builder, _, mid, strong) = Pools.Three(alpha: 0.8);
-        await using EccosChatClient router = builder.UseQualityTargetCalibration(calibration).Build();
+        await using EccosChatClient router = builder.UseQualityTargetCurve(calibration).Build();
 
         await router.GetResponseAsync("q").Within();
 
@@ -67,7 +67,7 @@ public class PredictorIntegrationTests
         services.AddEccos(o => o.QualityTarget = 0.5)
             .AddModel("a", new ModelProfile("a", 1, 1))
             .UseKnnPredictor(_ => [new OutcomeRecord("h", "hello there", 3, [new ModelOutcome("a", 1, 10)])])
-            .UseQualityTargetCalibration(_ => QualityTargetCalibration.Identity);
+            .UseQualityTargetCurve(_ => QualityTargetCurve.Identity);
         await using ServiceProvider provider = services.BuildServiceProvider();
 
         EccosChatClient router = provider.GetRequiredKeyedService<EccosChatClient>("eccos");

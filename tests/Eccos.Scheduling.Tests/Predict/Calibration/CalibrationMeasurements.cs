@@ -66,7 +66,7 @@ public class CalibrationMeasurements
         foreach (((string solverName, IAssignmentSolver solver), (string name, var recipe), bool crossFit, double margin) in runs)
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            RoutingExperiment.Outcome o = await RoutingExperiment.RunAsync(d, recipe, crossFit, solver, alphas, new QualityTargetCalibratorOptions { Margin = margin });
+            RoutingExperiment.Outcome o = await RoutingExperiment.RunAsync(d, recipe, crossFit, solver, alphas, new QualityTargetCurveOptions { Margin = margin });
             TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{solverName}, {name}, {(crossFit ? "5-fold cross-fit on train" : "hold-out validation slice")}, margin {margin}: {sw.ElapsedMilliseconds} ms, max realized {o.Calibration.MaxRealizedQuality:F3}; reference {o.ReferenceQuality:F3} at ${o.ReferenceCost:F3}"));
             for (int k = 0; k < alphas.Length; k++)

@@ -68,7 +68,7 @@ public class KnnHybridMeasurements
         foreach ((string name, Func<IReadOnlyList<OutcomeRecord>, CancellationToken, Task<IPredictor>> recipe) in
             new (string, Func<IReadOnlyList<OutcomeRecord>, CancellationToken, Task<IPredictor>>)[] { ("kNN + isotonic", CalibratedKnn), ("hybrid (kNN, prior)", Hybrid) })
         {
-            RoutingExperiment.Outcome o = await RoutingExperiment.RunAsync(d, recipe, crossFit: true, solver, Alphas, new QualityTargetCalibratorOptions());
+            RoutingExperiment.Outcome o = await RoutingExperiment.RunAsync(d, recipe, crossFit: true, solver, Alphas, new QualityTargetCurveOptions());
             TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}, 5-fold cross-fit, margin {o.Calibration.Margin}: max realized {o.Calibration.MaxRealizedQuality:F3}"));
             for (int k = 0; k < Alphas.Length; k++)
             {

@@ -50,7 +50,7 @@ public class MmluProCalibrationTests
         MmluPro d = await MmluPro.LoadAsync();
         double[] alphas = [0.6, 0.65, 0.7];
         RoutingExperiment.Outcome o = await RoutingExperiment.RunAsync(
-            d, RoutingExperiment.CalibratedTaskPrior, crossFit: true, new LagrangianAssignmentSolver(), alphas, new QualityTargetCalibratorOptions());
+            d, RoutingExperiment.CalibratedTaskPrior, crossFit: true, new LagrangianAssignmentSolver(), alphas, new QualityTargetCurveOptions());
         Assert.Multiple(() =>
         {
             Assert.That(o.ReferenceCost, Is.EqualTo(2.32).Within(0.01));

@@ -10,7 +10,7 @@ internal static class RoutingExperiment
 
     public sealed record Row(double Alpha, double Target, double Realized, double PredictedQuality, double Cost, double RelativeCost);
 
-    public sealed record Outcome(QualityTargetCalibration Calibration, IReadOnlyList<Row> Uncalibrated, IReadOnlyList<Row> Calibrated, double ReferenceQuality, double ReferenceCost);
+    public sealed record Outcome(QualityTargetCurve Calibration, IReadOnlyList<Row> Uncalibrated, IReadOnlyList<Row> Calibrated, double ReferenceQuality, double ReferenceCost);
 
     /// <summary>Mean score and total recorded cost of one model alone over the test records it answered.</summary>
     public static (double Quality, double Cost) Alone(MmluPro d, string model)
@@ -31,26 +31,26 @@ internal static class RoutingExperiment
         bool crossFit,
         IAssignmentSolver solver,
         IReadOnlyList<double> alphas,
-        QualityTargetCalibratorOptions options)
+        QualityTargetCurveOptions options)
     {
         IPredictor predictor;
-        QualityTargetCalibration cal;
+        QualityTargetCurve cal;
         if (crossFit)
         {
             predictor = await recipe(d.Train, CancellationToken.None);
-            cal = await QualityTargetCalibrator.CalibrateCrossFittedAsync(recipe, solver, d.Train, d.Models, options);
+            cal = await QualityTargetCurve.FitCrossFittedAsync(recipe, solver, d.Train, d.Models, options);
         }
         else
         {
             predictor = await recipe(d.Fit, CancellationToken.None);
-            cal = await QualityTargetCalibrator.CalibrateAsync(predictor, solver, d.Validation, d.Models, options);
+            cal = await QualityTargetCurve.FitAsync(predictor, solver, d.Validation, d.Models, options);
         }
 
         OutcomeReplay test = await OutcomeReplay.PrepareAsync(predictor, d.Test, d.Models, options.BatchSize, CancellationToken.None);
         (double refQuality, double refCost) = Alone(d, Reference);
         Row Replay(double alpha, double target)
         {
-            ReplayResult r = test.Run(solver, target, options.Capacities, options.MaxDegreeOfParallelism, CancellationToken.None);
+            ReplayResult r = test.Run(solver, target, _ => options.Capacities, options.MaxDegreeOfParallelism, null, CancellationToken.None);
             return new Row(alpha, target, r.RealizedQuality, r.PredictedQuality, r.Cost, r.Cost / refCost);
         }
 

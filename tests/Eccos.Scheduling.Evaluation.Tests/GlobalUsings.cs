@@ -1,0 +1,2 @@
+global using Eccos.Scheduling.Evaluation;
+global using NUnit.Framework;
