@@ -17,15 +17,14 @@ using OpenAI;
 
 HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
 PoolSettings pool = builder.Configuration.GetSection("EccosPool").Get<PoolSettings>() ?? new PoolSettings();
-builder.Services.Configure<EccosOptions>(EccosServiceCollectionExtensions.DefaultName, builder.Configuration.GetSection("Eccos"));
+builder.Services.Configure<EccosOptions>(EccosBuilder.DefaultName, builder.Configuration.GetSection("Eccos"));
 
 // The outcome log: the router writes every call to it; the kNN predictor starts from what it holds (and its most
 // recent queries give the first prices), then learns from every call.
 builder.Services.AddSingleton(_ => new OutcomeLogWriter(pool.OutcomeLog));
-IEccosBuilder eccos = builder.Services.AddEccos()
+EccosBuilder eccos = builder.Services.AddEccos() // the default router: the container's IChatClient
     .UseKnnPredictor(_ => File.Exists(pool.OutcomeLog) ? [.. OutcomeLog.Read(pool.OutcomeLog)] : [])
-    .AddOutcomeSink<OutcomeLogWriter>()
-    .AsDefaultChatClient();
+    .AddOutcomeSink(sp => sp.GetRequiredService<OutcomeLogWriter>());
 foreach (ModelSettings model in pool.Models.Where(m => !string.IsNullOrEmpty(m.ApiKey)))
 {
     // Each pool model is an ordinary keyed IChatClient: the container owns it, the router only routes to it.

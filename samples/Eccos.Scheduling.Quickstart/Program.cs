@@ -4,7 +4,7 @@
 //
 // Five simulated models (cheap/weak to expensive/strong, each with its own topic strengths, real token usage and
 // latency, one of them flaky) serve 1,000 live questions, arriving at random at 400 a second, through the real router: a kNN predictor over a hashing
-// embedder, warm-started from 1,500 synthetic past outcomes, a target calibrated on them, the Lagrangian solver's
+// embedder, warm-started from 1,500 synthetic past outcomes, a target curve fitted on them, the Lagrangian solver's
 // prices, capacities and failover.
 // The router learns from every call (an exact-match grader is its quality signal). At the end it prints the routing
 // table and what each model alone would have cost and scored on the same questions.
@@ -30,9 +30,9 @@ using HashingEmbeddingGenerator embedder = HashingEmbeddingGenerator.Fit(history
 KnnPredictor predictor = await KnnPredictor.CreateAsync(history, embedder);
 var solver = new LagrangianAssignmentSolver();
 
-// Calibrate: predictions overstate the quality of what the solver picks, so learn (by cross-fitting the same kNN
+// Target curve: predictions overstate the quality of what the solver picks, so learn (by cross-fitting the same kNN
 // recipe on the history) the target t(α) to solve for so that the realized quality reaches α.
-QualityTargetCurve calibration = await QualityTargetCurve.FitCrossFittedAsync(
+QualityTargetCurve curve = await QualityTargetCurve.FitCrossFittedAsync(
     async (train, ct) => await KnnPredictor.CreateAsync(train, embedder, cancellationToken: ct),
     solver,
     history,
@@ -45,8 +45,8 @@ var builder = new EccosBuilder()
     .UsePredictor(predictor) // a KnnPredictor is also an IOutcomeSink: it learns from every call
     .UseSolver(solver)
     .WithQualityTarget(Alpha)
-    .UseQualityTargetCurve(calibration)
-    .Configure(o => o.ResolveInterval = TimeSpan.FromMilliseconds(250)) // a short run: refresh prices often
+    .UseQualityTargetCurve(curve)
+    .Configure(o => o.PriceRefreshInterval = TimeSpan.FromMilliseconds(250)) // a short run: refresh prices often
     .WarmUpWith(history.Select(r => r.ToQuery()))
     .UseQualitySignal((context, _) => ValueTask.FromResult<double?>(IsRight(context.Query.Text, context.Response.Text) ? 1 : 0));
 foreach (SimulatedChatClient client in clients)
@@ -55,13 +55,13 @@ foreach (SimulatedChatClient client in clients)
 }
 
 await using EccosChatClient router = builder.Build();
-for (int wait = 0; router.CurrentPrices is null && wait < 500; wait++)
+for (int wait = 0; router.GetService<EccosPrices>() is null && wait < 500; wait++)
 {
     await Task.Delay(10); // the warm-up solve runs in the background; requests never wait for it
 }
 
 Console.WriteLine($"Eccos.Scheduling quickstart: {world.Models.Count} simulated models, {HistorySize:N0} past outcomes, {Requests:N0} live requests at ~{RequestsPerSecond}/s, quality target α = {Alpha:F2}");
-Console.WriteLine($"Calibrated target on predictions t({Alpha:F2}) = {router.TargetOnPredictions:F3}; warm-start prices {router.CurrentPrices?.ToString() ?? "(none yet: threshold rule)"}");
+Console.WriteLine($"Target on predictions t({Alpha:F2}) = {router.TargetOnPredictions:F3}; warm-start prices {router.GetService<EccosPrices>()?.ToString() ?? "(none yet: threshold rule)"}");
 
 // Serve the live traffic: requests arrive at random (a Poisson process), each on its own.
 var served = new ConcurrentBag<(SimulatedQuery Query, EccosDecision Decision, ChatResponse Response)>();
@@ -110,7 +110,7 @@ double eccosAccuracy = (double)totalRight / Requests;
 double predictedQuality = served.Average(s => s.Decision.Chosen?.PredictedQuality ?? double.NaN);
 Console.WriteLine($"{"Eccos",-10} {"",7} {"",8} {"",8} {"",8} {served.Count,8} {1,6:P0} {"",6} {totalCost,9:F4} {eccosAccuracy,8:P1}");
 Console.WriteLine($"Mean predicted quality of the routed requests {predictedQuality:P1} (target t = {router.TargetOnPredictions:P1}); realized accuracy {eccosAccuracy:P1} (α = {Alpha:P0}).");
-Console.WriteLine($"Prices now: {router.CurrentPrices}");
+Console.WriteLine($"Prices now: {router.GetService<EccosPrices>()}");
 
 Console.WriteLine();
 Console.WriteLine("Every model alone on the same requests");

@@ -16,7 +16,7 @@ namespace Eccos.Scheduling;
 /// </remarks>
 internal sealed class BatchScheduler
 {
-    private readonly EccosChatClient _router;
+    private readonly RouterCore _router;
     private readonly object _lock = new();
     private readonly List<Pending> _pending = [];
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -27,7 +27,7 @@ internal sealed class BatchScheduler
     private Exception? _closed;
     private Task _loop = Task.CompletedTask;
 
-    public BatchScheduler(EccosChatClient router)
+    public BatchScheduler(RouterCore router)
     {
         _router = router;
         EccosOptions o = router.Options;
@@ -229,7 +229,7 @@ internal sealed class BatchScheduler
             queries[i] = batch[i].Query;
         }
 
-        PredictionMatrix predictions = await _router.PredictBatchAsync(queries, stop).ConfigureAwait(false);
+        (PredictionMatrix predictions, _) = await _router.PredictAsync(queries, stop).ConfigureAwait(false);
         AssignmentResult? result = null;
         EccosPrices? prices;
         try
@@ -245,7 +245,7 @@ internal sealed class BatchScheduler
         catch (Exception ex)
         {
             EccosLog.BatchFailed(_router.Logger, ex, batch.Length);
-            prices = _router.CurrentPrices;
+            prices = _router.Prices;
         }
 
         var deferred = new List<Pending>();

@@ -1,13 +1,15 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Eccos.Scheduling;
 
 /// <summary>
-/// Builds an <see cref="EccosChatClient"/> without dependency injection: the pool of models, the predictor, the
-/// solver, the quality target and the other options, the outcome sinks.
+/// Builds an <see cref="EccosChatClient"/>: the pool of models, the predictor, the solver, the quality target and the
+/// other options, the outcome sinks. Like <see cref="ChatClientBuilder"/>, it holds factories and builds against an
+/// <see cref="IServiceProvider"/>; <c>services.AddEccos(...)</c> returns one and registers what it builds.
 /// </summary>
 /// <example>
 /// <code>
@@ -22,107 +24,144 @@ namespace Eccos.Scheduling;
 ///     .Build();
 /// </code>
 /// </example>
-/// <remarks>Not thread-safe; build once, then share the router (which is).</remarks>
+/// <remarks>
+/// <para>
+/// <see cref="Build"/> takes the <see cref="TimeProvider"/>, <see cref="ILoggerFactory"/> and
+/// <see cref="IMeterFactory"/> from the service provider (defaults: <see cref="TimeProvider.System"/>, no logging, a
+/// meter the router owns), and, when no predictor or solver was set, the <see cref="IPredictor"/> and
+/// <see cref="IAssignmentSolver"/> keyed by <see cref="Name"/> or else unkeyed (default solver: a
+/// <see cref="LagrangianAssignmentSolver"/>). The options are this builder's <see cref="Configure"/> calls applied in
+/// order; for a builder made by <c>AddEccos</c>, the named options <see cref="Name"/> of the container (bound from
+/// configuration, then these calls, validated at start).
+/// </para>
+/// <para>
+/// A predictor given by an asynchronous factory (for example <see cref="KnnEccosBuilderExtensions.UseKnnPredictor(EccosBuilder, IEnumerable{OutcomeRecord}, IEmbeddingGenerator{string, Embedding{float}}?, KnnPredictorOptions?)"/>)
+/// is created in the background once the router is built: nothing blocks, and requests that arrive first wait for it
+/// (their cancellation honoured). If it fails, those requests fail with an <see cref="InvalidOperationException"/>
+/// that carries its error.
+/// </para>
+/// <para>Not thread-safe; configure from one thread, then build (as often as wanted: each build is a new router).</para>
+/// </remarks>
 public sealed class EccosBuilder
 {
-    private readonly RouterSetup _setup = new();
+    /// <summary>The name of a router built without one.</summary>
+    public const string DefaultName = "eccos";
 
-    /// <summary>Adds a model to the pool.</summary>
+    private readonly List<ModelEntry> _models = [];
+    private readonly List<Action<EccosOptions>> _configure = [];
+    private readonly List<Func<IServiceProvider, IOutcomeSink>> _sinks = [];
+    private readonly List<IEnumerable<SchedulingQuery>> _warmUp = [];
+    private Func<IServiceProvider, CancellationToken, Task<PredictorSetup>>? _predictor;
+    private bool _learnFromTraffic = true;
+    private IAssignmentSolver? _solver;
+    private QualityTargetCurve? _curve;
+    private Func<EccosQualityContext, CancellationToken, ValueTask<double?>>? _qualitySignal;
+    private Func<IEnumerable<ChatMessage>, ChatOptions?, SchedulingQuery>? _queryFactory;
+
+    /// <summary>Initializes a builder.</summary>
+    /// <param name="name">The router's name: its <c>eccos.router</c> telemetry tag and, in a container, its service key and options name.</param>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty.</exception>
+    public EccosBuilder(string name = DefaultName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Name = name;
+    }
+
+    /// <summary>Gets the router's name.</summary>
+    public string Name { get; }
+
+    /// <summary>Gets or sets a value indicating whether the options come from the container's named options (set by <c>AddEccos</c>).</summary>
+    internal bool OptionsFromServices { get; set; }
+
+    /// <summary>Adds a model whose client the caller supplies.</summary>
     /// <param name="client">The model's client (any <see cref="IChatClient"/>: OpenAI, Azure, Ollama, ...).</param>
     /// <param name="profile">Its name, prices and capacity (the most calls in flight at once; <see langword="null"/> for unlimited).</param>
-    /// <param name="ownsClient">
-    /// Whether the router disposes <paramref name="client"/> when it is disposed. Default <see langword="false"/>:
-    /// the caller keeps ownership.
-    /// </param>
+    /// <param name="ownsClient">Whether the router disposes <paramref name="client"/> when it is disposed. Default <see langword="false"/>.</param>
     /// <param name="modelId">An optional model id put into <see cref="ChatOptions.ModelId"/> of every call to this client.</param>
     /// <returns>This builder.</returns>
-    /// <exception cref="ArgumentException">The profile's name is already in the pool.</exception>
+    /// <exception cref="ArgumentException">The profile's name is already in the pool, or <paramref name="modelId"/> is blank.</exception>
     public EccosBuilder AddModel(IChatClient client, ModelProfile profile, bool ownsClient = false, string? modelId = null)
     {
         ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(profile);
-        if (modelId is not null)
-        {
-            ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
-        }
-
-        if (_setup.Models.Any(m => string.Equals(m.Profile.Name, profile.Name, StringComparison.Ordinal)))
-        {
-            throw new ArgumentException($"A model named '{profile.Name}' is already in the pool.", nameof(profile));
-        }
-
-        _setup.Models.Add(new PoolEntry(client, profile, ownsClient, modelId));
-        return this;
+        return Add(new ModelEntry(profile, _ => client, ownsClient, modelId, null));
     }
 
-    /// <summary>Sets the predictor of quality and cost.</summary>
-    /// <param name="predictor">The predictor; the router does not dispose it.</param>
+    /// <summary>Adds a model whose client <paramref name="clientFactory"/> creates when the router is built; the router owns (disposes) it.</summary>
+    /// <param name="clientFactory">Creates the client from the build's service provider.</param>
+    /// <param name="profile">The model's name, prices and capacity.</param>
+    /// <param name="modelId">An optional model id put into <see cref="ChatOptions.ModelId"/> of every call to this client.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">The profile's name is already in the pool, or <paramref name="modelId"/> is blank.</exception>
+    public EccosBuilder AddModel(Func<IServiceProvider, IChatClient> clientFactory, ModelProfile profile, string? modelId = null)
+    {
+        ArgumentNullException.ThrowIfNull(clientFactory);
+        return Add(new ModelEntry(profile, clientFactory, true, modelId, null));
+    }
+
+    /// <summary>
+    /// Adds a model whose client is the <see cref="IChatClient"/> registered in the build's service provider under
+    /// <paramref name="serviceKey"/> (for example by <c>AddKeyedChatClient</c>); the container owns it.
+    /// </summary>
+    /// <param name="serviceKey">The key of the client's keyed registration.</param>
+    /// <param name="profile">The model's name, prices and capacity.</param>
+    /// <param name="modelId">An optional model id put into <see cref="ChatOptions.ModelId"/> of every call to this client.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">The profile's name is already in the pool, or <paramref name="modelId"/> is blank.</exception>
+    public EccosBuilder AddModel(object serviceKey, ModelProfile profile, string? modelId = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceKey);
+        return Add(new ModelEntry(profile, null, false, modelId, serviceKey));
+    }
+
+    /// <summary>Sets the predictor of quality and cost; the router does not dispose it.</summary>
+    /// <param name="predictor">The predictor.</param>
     /// <param name="learnFromTraffic">
-    /// When the predictor is also an <see cref="IOutcomeSink"/>, whether to register it as a sink so that it learns
-    /// from every call. Default <see langword="true"/>.
+    /// When the predictor is also an <see cref="IOutcomeSink"/>, whether it receives every call's outcome so that it
+    /// learns from traffic. Default <see langword="true"/>.
     /// </param>
     /// <returns>This builder.</returns>
     public EccosBuilder UsePredictor(IPredictor predictor, bool learnFromTraffic = true)
     {
         ArgumentNullException.ThrowIfNull(predictor);
-        _setup.Predictor = predictor;
-        if (learnFromTraffic && predictor is IOutcomeSink sink)
-        {
-            _setup.AddSink(sink);
-        }
-
-        return this;
+        return UsePredictor((_, _) => Task.FromResult(predictor), learnFromTraffic);
     }
 
     /// <summary>
-    /// Uses a <see cref="KnnPredictor"/> built from recorded outcomes: it predicts from the most similar past queries,
-    /// learns from every call (it is an outcome sink), and its history's most recent queries give the first prices.
+    /// Sets a factory that creates (or loads, or resolves) the predictor when the router is built. It runs in the
+    /// background; see the remarks of <see cref="EccosBuilder"/>. The router does not dispose the predictor.
     /// </summary>
-    /// <param name="history">Recorded outcomes (an outcome log, a benchmark's records, earlier traffic).</param>
-    /// <param name="embeddingGenerator">
-    /// Embeds query texts; the router does not dispose it. Default: a <see cref="HashingEmbeddingGenerator"/> fitted
-    /// on the history (offline, no model files), which the router owns.
-    /// </param>
-    /// <param name="options">
-    /// The kNN options; <see langword="null"/> for the defaults with <see cref="KnnPredictorOptions.Search"/> =
-    /// <see cref="KnnSearch.Clustered"/> (online routing predicts one request at a time: the clustered search keeps the
-    /// router's overhead within tens of microseconds on a 10k history). Pass options with
-    /// <see cref="KnnSearch.Exact"/> for the exact search.
-    /// </param>
+    /// <param name="factory">Creates the predictor from the build's service provider; the token is cancelled when the router is disposed.</param>
+    /// <param name="learnFromTraffic">When the predictor is also an <see cref="IOutcomeSink"/>, whether it learns from every call. Default <see langword="true"/>.</param>
     /// <returns>This builder.</returns>
-    /// <remarks>
-    /// The history is embedded here, synchronously (immediate with the hashing embedder). With a remote embedding
-    /// generator, prefer <c>await KnnPredictor.CreateAsync(...)</c> and <see cref="UsePredictor"/>.
-    /// </remarks>
-    public EccosBuilder UseKnnPredictor(IEnumerable<OutcomeRecord> history, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null, KnnPredictorOptions? options = null)
+    public EccosBuilder UsePredictor(Func<IServiceProvider, CancellationToken, Task<IPredictor>> factory, bool learnFromTraffic = true)
     {
-        _setup.UseKnn(history, embeddingGenerator, options);
-        return this;
+        ArgumentNullException.ThrowIfNull(factory);
+        return UsePredictorSetup(async (services, cancellationToken) => new PredictorSetup(await factory(services, cancellationToken).ConfigureAwait(false)), learnFromTraffic);
     }
 
     /// <summary>
-    /// Makes α a target on <em>realized</em> quality: the router solves for the internal target t(α) that
-    /// <paramref name="calibration"/> learned on validation outcomes (see <see cref="QualityTargetCurve"/>).
+    /// Sets the assignment solver: it gives the online prices (λ, μ_j) and assigns batches in batched mode. Default: the
+    /// container's, else a <see cref="LagrangianAssignmentSolver"/> with default options.
     /// </summary>
-    /// <param name="calibration">The calibration of the predictor in use.</param>
-    /// <returns>This builder.</returns>
-    public EccosBuilder UseQualityTargetCurve(QualityTargetCurve calibration)
-    {
-        ArgumentNullException.ThrowIfNull(calibration);
-        _setup.Calibration = calibration;
-        return this;
-    }
-
-    /// <summary>
-    /// Sets the assignment solver: it gives the online prices (λ, μ_j) and assigns batches in batched mode. Default:
-    /// a <see cref="LagrangianAssignmentSolver"/> with default options.
-    /// </summary>
-    /// <param name="solver">The solver.</param>
+    /// <param name="solver">The solver; it must be thread-safe.</param>
     /// <returns>This builder.</returns>
     public EccosBuilder UseSolver(IAssignmentSolver solver)
     {
         ArgumentNullException.ThrowIfNull(solver);
-        _setup.Solver = solver;
+        _solver = solver;
+        return this;
+    }
+
+    /// <summary>
+    /// Makes α a target on <em>realized</em> quality: the router solves for t(α) of a <see cref="QualityTargetCurve"/>
+    /// fitted for the predictor in use on outcomes it was not fitted on.
+    /// </summary>
+    /// <param name="curve">The target curve.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder UseQualityTargetCurve(QualityTargetCurve curve)
+    {
+        ArgumentNullException.ThrowIfNull(curve);
+        _curve = curve;
         return this;
     }
 
@@ -137,33 +176,40 @@ public sealed class EccosBuilder
             throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "The quality target α must be a number in [0, 1].");
         }
 
-        _setup.Options.QualityTarget = alpha;
-        return this;
+        return Configure(o => o.QualityTarget = alpha);
     }
 
-    /// <summary>Changes options (mode, windows, queues, attempts, ...). Checked by <see cref="Build"/>.</summary>
+    /// <summary>Changes options (mode, windows, queues, attempts, ...); applied in order at build, then validated.</summary>
     /// <param name="configure">Changes the options.</param>
     /// <returns>This builder.</returns>
     public EccosBuilder Configure(Action<EccosOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        configure(_setup.Options);
+        _configure.Add(configure);
         return this;
     }
 
-    /// <summary>Adds a sink that receives an <see cref="OutcomeRecord"/> for every call (for example an <see cref="OutcomeLogWriter"/>).</summary>
-    /// <param name="sink">The sink; called off the request path, one record at a time; the router does not dispose it.</param>
+    /// <summary>Adds a sink that receives an <see cref="OutcomeRecord"/> for every call (for example an <see cref="OutcomeLogWriter"/>); the router does not dispose it.</summary>
+    /// <param name="sink">The sink; called off the request path, one record at a time.</param>
     /// <returns>This builder.</returns>
     public EccosBuilder AddOutcomeSink(IOutcomeSink sink)
     {
         ArgumentNullException.ThrowIfNull(sink);
-        _setup.AddSink(sink);
+        return AddOutcomeSink(_ => sink);
+    }
 
+    /// <summary>Adds a sink created (or resolved) when the router is built; the router does not dispose it.</summary>
+    /// <param name="factory">Creates the sink from the build's service provider.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder AddOutcomeSink(Func<IServiceProvider, IOutcomeSink> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        _sinks.Add(factory);
         return this;
     }
 
     /// <summary>
-    /// Sets a quality signal: grades each served answer in [0, 1] (or <see langword="null"/> for "unknown"); the score
+    /// Sets a quality signal: grades each served answer in [0, 1] (or <see langword="null"/> for "unknown"); the grade
     /// goes into the outcome records, so that learning predictors learn quality from live traffic.
     /// </summary>
     /// <param name="signal">The grader; runs off the request path (see <see cref="EccosQualityContext"/>).</param>
@@ -171,7 +217,7 @@ public sealed class EccosBuilder
     public EccosBuilder UseQualitySignal(Func<EccosQualityContext, CancellationToken, ValueTask<double?>> signal)
     {
         ArgumentNullException.ThrowIfNull(signal);
-        _setup.QualitySignal = signal;
+        _qualitySignal = signal;
         return this;
     }
 
@@ -185,7 +231,7 @@ public sealed class EccosBuilder
     public EccosBuilder UseQueryFactory(Func<IEnumerable<ChatMessage>, ChatOptions?, SchedulingQuery> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        _setup.QueryFactory = factory;
+        _queryFactory = factory;
         return this;
     }
 
@@ -193,62 +239,195 @@ public sealed class EccosBuilder
     /// Adds queries to solve the first online prices from before live traffic arrives (for example the queries of the
     /// predictor's history). Without them, requests before the first solve follow the threshold rule.
     /// </summary>
-    /// <param name="queries">Representative queries; the last <see cref="EccosOptions.ResolveWindowSize"/> are used.</param>
+    /// <param name="queries">Representative queries, enumerated at build; the last <see cref="EccosOptions.PriceWindowSize"/> are used.</param>
     /// <returns>This builder.</returns>
     public EccosBuilder WarmUpWith(IEnumerable<SchedulingQuery> queries)
     {
         ArgumentNullException.ThrowIfNull(queries);
-        _setup.WarmUp.AddRange(queries);
+        _warmUp.Add(queries);
         return this;
     }
 
-    /// <summary>Sets the time source of windows, timers, expiry and latencies. Default <see cref="TimeProvider.System"/>.</summary>
-    /// <param name="timeProvider">The time provider.</param>
-    /// <returns>This builder.</returns>
-    public EccosBuilder UseTimeProvider(TimeProvider timeProvider)
-    {
-        ArgumentNullException.ThrowIfNull(timeProvider);
-        _setup.Time = timeProvider;
-        return this;
-    }
-
-    /// <summary>Sets the logger factory. Default: no logging.</summary>
-    /// <param name="loggerFactory">The logger factory.</param>
-    /// <returns>This builder.</returns>
-    public EccosBuilder UseLoggerFactory(ILoggerFactory loggerFactory)
-    {
-        ArgumentNullException.ThrowIfNull(loggerFactory);
-        _setup.LoggerFactory = loggerFactory;
-        return this;
-    }
-
-    /// <summary>Sets the meter factory that creates the <c>Eccos.Scheduling</c> meter. Default: a meter the router owns.</summary>
-    /// <param name="meterFactory">The meter factory.</param>
-    /// <returns>This builder.</returns>
-    public EccosBuilder UseMeterFactory(IMeterFactory meterFactory)
-    {
-        ArgumentNullException.ThrowIfNull(meterFactory);
-        _setup.MeterFactory = meterFactory;
-        return this;
-    }
-
-    /// <summary>Sets the router's name (the <c>eccos.router</c> telemetry tag). Default <c>"eccos"</c>.</summary>
-    /// <param name="name">The name.</param>
-    /// <returns>This builder.</returns>
-    public EccosBuilder WithName(string name)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        _setup.Name = name;
-        return this;
-    }
-
-    /// <summary>Builds the router. Its background loop starts at once.</summary>
+    /// <summary>Builds the router; its background loops start at once.</summary>
+    /// <param name="services">
+    /// The service provider that factories, keyed clients, the time provider, logging and metrics come from;
+    /// <see langword="null"/> for none.
+    /// </param>
     /// <returns>The router; dispose it (preferably with <see cref="EccosChatClient.DisposeAsync"/>) when done.</returns>
-    /// <exception cref="InvalidOperationException">No model was added, or no predictor was set.</exception>
+    /// <exception cref="InvalidOperationException">No model was added, no predictor is set or registered, a keyed client is not registered, or a factory returned null.</exception>
+    /// <exception cref="Exception">The predictor factory failed before it returned (for example <see cref="ArgumentException"/> for a malformed history): its own exception.</exception>
     /// <exception cref="OptionsValidationException">The options are invalid; the message lists every problem.</exception>
-    public EccosChatClient Build()
+    public EccosChatClient Build(IServiceProvider? services = null)
     {
-        _setup.Solver ??= new LagrangianAssignmentSolver();
-        return _setup.Build();
+        services ??= EmptyServiceProvider.Instance;
+        EccosOptions options = ResolveOptions(services);
+        if (_models.Count == 0)
+        {
+            throw new InvalidOperationException($"Eccos router '{Name}': add at least one model to the pool (AddModel).");
+        }
+
+        Func<IServiceProvider, CancellationToken, Task<PredictorSetup>> predictor = _predictor ?? ContainerPredictor(services);
+        var setup = new RouterSetup
+        {
+            Name = Name,
+            Options = options,
+            Solver = _solver ?? services.GetKeyedService<IAssignmentSolver>(Name) ?? services.GetService<IAssignmentSolver>() ?? new LagrangianAssignmentSolver(),
+            Curve = _curve,
+            QualitySignal = _qualitySignal,
+            QueryFactory = _queryFactory,
+            LearnFromTraffic = _learnFromTraffic,
+            Time = services.GetService<TimeProvider>() ?? TimeProvider.System,
+            LoggerFactory = services.GetService<ILoggerFactory>(),
+            MeterFactory = services.GetService<IMeterFactory>(),
+        };
+        var created = new List<IChatClient>();
+        try
+        {
+            foreach (ModelEntry m in _models)
+            {
+                IChatClient client = Resolve(m, services);
+                if (m.Owned)
+                {
+                    created.Add(client);
+                }
+
+                setup.Models.Add(new PoolEntry(client, m.Profile, m.Owned, m.ModelId));
+            }
+
+            foreach (Func<IServiceProvider, IOutcomeSink> sink in _sinks)
+            {
+                setup.AddSink(sink(services) ?? throw new InvalidOperationException($"Eccos router '{Name}': an outcome sink factory returned null."));
+            }
+
+            foreach (IEnumerable<SchedulingQuery> queries in _warmUp)
+            {
+                setup.WarmUp.AddRange(queries);
+            }
+        }
+        catch
+        {
+            foreach (IChatClient client in created)
+            {
+                client.Dispose();
+            }
+
+            throw;
+        }
+
+        Task<PredictorSetup> ready;
+        try
+        {
+            ready = predictor(services, setup.Startup.Token)
+                ?? Task.FromException<PredictorSetup>(new InvalidOperationException($"Eccos router '{Name}': the predictor factory returned null."));
+        }
+        catch (Exception ex)
+        {
+            ready = Task.FromException<PredictorSetup>(ex);
+        }
+
+        if (ready.IsFaulted)
+        {
+            // Known now (a bad history with a synchronous embedder, a factory that throws): fail the build, not the requests.
+            foreach (IChatClient client in created)
+            {
+                client.Dispose();
+            }
+
+            setup.Startup.Dispose();
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ready.Exception!.InnerExceptions.Count == 1 ? ready.Exception.InnerExceptions[0] : ready.Exception);
+        }
+
+        return new EccosChatClient(setup, ready);
+    }
+
+    /// <summary>Sets the predictor set-up factory (a predictor plus warm-up queries and what the router owns); used by <c>Use…Predictor</c> extensions.</summary>
+    internal EccosBuilder UsePredictorSetup(Func<IServiceProvider, CancellationToken, Task<PredictorSetup>> factory, bool learnFromTraffic)
+    {
+        _predictor = factory;
+        _learnFromTraffic = learnFromTraffic;
+        return this;
+    }
+
+    /// <summary>Applies the configure calls to <paramref name="options"/> (the container's named options call this).</summary>
+    internal void ApplyConfiguration(EccosOptions options)
+    {
+        foreach (Action<EccosOptions> configure in _configure)
+        {
+            configure(options);
+        }
+    }
+
+    private EccosOptions ResolveOptions(IServiceProvider services)
+    {
+        EccosOptions options;
+        if (OptionsFromServices && services.GetService<IOptionsMonitor<EccosOptions>>() is { } monitor)
+        {
+            options = monitor.Get(Name).Clone(); // configured and validated by the container
+        }
+        else
+        {
+            options = new EccosOptions();
+            ApplyConfiguration(options);
+        }
+
+        IReadOnlyList<string> errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(Name, typeof(EccosOptions), errors.Select(e => $"Eccos router '{Name}': {e}"));
+        }
+
+        return options;
+    }
+
+    private Func<IServiceProvider, CancellationToken, Task<PredictorSetup>> ContainerPredictor(IServiceProvider services)
+    {
+        IPredictor predictor = services.GetKeyedService<IPredictor>(Name) ?? services.GetService<IPredictor>()
+            ?? throw new InvalidOperationException($"Eccos router '{Name}': set a predictor (UsePredictor, UseKnnPredictor) or register an IPredictor.");
+        return (_, _) => Task.FromResult(new PredictorSetup(predictor));
+    }
+
+    private IChatClient Resolve(ModelEntry m, IServiceProvider services)
+    {
+        if (m.Factory is not null)
+        {
+            return m.Factory(services) ?? throw new InvalidOperationException($"Eccos router '{Name}': the client factory of model '{m.Profile.Name}' returned null.");
+        }
+
+        return services.GetKeyedService<IChatClient>(m.ServiceKey)
+            ?? throw new InvalidOperationException($"Eccos router '{Name}': model '{m.Profile.Name}' uses the IChatClient keyed '{m.ServiceKey}', which is not registered.");
+    }
+
+    private EccosBuilder Add(ModelEntry model)
+    {
+        // The public AddModel overloads call this with their own arguments: report them by those names.
+#pragma warning disable CA2208 // the names are of the calling AddModel's parameters, which is what the caller passed
+        ArgumentNullException.ThrowIfNull(model.Profile, "profile");
+        if (model.ModelId is not null)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(model.ModelId, "modelId");
+        }
+
+        if (_models.Any(m => string.Equals(m.Profile.Name, model.Profile.Name, StringComparison.Ordinal)))
+        {
+            throw new ArgumentException($"Eccos router '{Name}': a model named '{model.Profile.Name}' is already in the pool.", "profile");
+        }
+#pragma warning restore CA2208
+
+        _models.Add(model);
+        return this;
+    }
+
+    private sealed record ModelEntry(ModelProfile Profile, Func<IServiceProvider, IChatClient>? Factory, bool Owned, string? ModelId, object? ServiceKey);
+
+    private sealed class EmptyServiceProvider : IKeyedServiceProvider
+    {
+        public static EmptyServiceProvider Instance { get; } = new();
+
+        public object? GetService(Type serviceType) => null;
+
+        public object? GetKeyedService(Type serviceType, object? serviceKey) => null;
+
+        public object GetRequiredKeyedService(Type serviceType, object? serviceKey) =>
+            throw new InvalidOperationException($"No service for type '{serviceType}' has been registered (no service provider was given to Build).");
     }
 }

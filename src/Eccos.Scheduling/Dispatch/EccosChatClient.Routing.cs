@@ -233,28 +233,8 @@ public sealed partial class EccosChatClient
 
     private async ValueTask<RoutePlan> PlanOnlineAsync(SchedulingQuery query, CancellationToken cancellationToken)
     {
-        PredictionMatrix predictions;
-        bool predicted = true;
-        try
-        {
-            predictions = await Predictor.PredictAsync([query], Profiles, cancellationToken).ConfigureAwait(false);
-            if (predictions.QueryCount != 1 || predictions.ModelCount != Profiles.Length)
-            {
-                throw new InvalidOperationException(
-                    $"The predictor returned a {predictions.QueryCount}×{predictions.ModelCount} matrix for 1 query × {Profiles.Length} models.");
-            }
-
-            predictions.Validate("predictions");
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            EccosLog.PredictorFailed(Logger, ex, query.Id ?? "?");
-            predictions = ListPricePredictions([query]);
-            predicted = false;
-        }
-
+        (PredictionMatrix predictions, bool predicted) = await _core.PredictAsync([query], cancellationToken).ConfigureAwait(false);
         Span<bool> eligible = predictions.EligibleRow(0);
-        MaskEligible(eligible, eligible);
         if (predicted)
         {
             _online!.Observe(predictions.QualityRow(0), predictions.CostRow(0), eligible);
@@ -331,7 +311,7 @@ public sealed partial class EccosChatClient
     {
         request.Tried[member.Index] = true;
         request.LastQueueWait = waited;
-        SlotTaken(member);
+        _core.SlotTaken(member);
         Telemetry.Waited(member.Name, waited);
         return member;
     }
@@ -356,7 +336,7 @@ public sealed partial class EccosChatClient
     private void Failed(RoutedRequest request, PoolMember member, Exception error, long start)
     {
         TimeSpan duration = Time.GetElapsedTime(start);
-        ReleaseSlot(member);
+        _core.ReleaseSlot(member);
         request.Attempts.Add(new EccosAttempt(member.Name, error, duration, request.LastQueueWait));
         EccosLog.AttemptFailed(Logger, error, member.Name, request.Query.Id ?? "?", duration.TotalMilliseconds, request.Attempts.Count, Options.MaxAttempts);
         bool more = request.Attempts.Count < Options.MaxAttempts && request.Plan.Order.Any(j => !request.Tried[j]);
@@ -369,7 +349,7 @@ public sealed partial class EccosChatClient
     private void Canceled(RoutedRequest request, PoolMember member, OperationCanceledException error, long start)
     {
         TimeSpan duration = Time.GetElapsedTime(start);
-        ReleaseSlot(member);
+        _core.ReleaseSlot(member);
         request.Attempts.Add(new EccosAttempt(member.Name, error, duration, request.LastQueueWait));
         Abandon(request, "canceled");
     }
@@ -402,7 +382,7 @@ public sealed partial class EccosChatClient
     private void Complete(RoutedRequest request, PoolMember member, long start, EccosDecision decision, StreamTally tally, Exception? error, bool abandoned, ChatResponse? response)
     {
         TimeSpan duration = Time.GetElapsedTime(start);
-        ReleaseSlot(member);
+        _core.ReleaseSlot(member);
         int outputTokens = tally.OutputTokens;
         int inputTokens = tally.InputTokens ?? request.Query.InputTokens;
         double realized = member.Profile.CostOf(inputTokens, outputTokens);

@@ -57,66 +57,53 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
     /// <summary>The <see cref="ChatClientMetadata.ProviderName"/> the router reports.</summary>
     public const string ProviderName = "eccos";
 
-    private readonly string[] _names;
-    private readonly IAssignmentSolver? _solver;
+    private readonly RouterCore _core;
     private readonly Func<IEnumerable<ChatMessage>, ChatOptions?, SchedulingQuery> _queryFactory;
     private readonly ConversationMap _conversations;
     private readonly FeedbackPump _feedback;
     private readonly OnlinePricer? _online;
     private readonly BatchScheduler? _batcher;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _startup;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ChatClientMetadata _metadata;
-    private readonly IDisposable[] _owned;
-    private EccosPrices? _prices;
     private int _active;
     private int _disposed;
     private Task? _disposal;
 
-    internal EccosChatClient(RouterSetup setup)
+    internal EccosChatClient(RouterSetup setup, Task<PredictorSetup> predictor)
     {
-        Name = setup.Name;
-        EccosOptions options = Options = setup.Options.Clone();
-        TargetOnPredictions = setup.Calibration?.Apply(options.QualityTarget) ?? options.QualityTarget;
-        Predictor = setup.Predictor!;
-        _solver = setup.Solver;
-        Time = setup.Time;
-        Logger = (ILogger?)setup.LoggerFactory?.CreateLogger<EccosChatClient>() ?? NullLogger.Instance;
-        int m = setup.Models.Count;
-        Pool = new PoolMember[m];
-        Profiles = new ModelProfile[m];
-        _names = new string[m];
-        for (int j = 0; j < m; j++)
+        _core = new RouterCore(setup, predictor, _stop.Token);
+        _startup = setup.Startup;
+        IOutcomeSink[] sinks = [.. setup.Sinks];
+        if (setup.LearnFromTraffic && !(predictor.IsCompletedSuccessfully && predictor.Result.Predictor is not IOutcomeSink))
         {
-            PoolEntry entry = setup.Models[j];
-            Pool[j] = new PoolMember(j, entry.Client, entry.Profile, entry.OwnsClient, entry.ModelId, options.MaxQueueLength);
-            Profiles[j] = entry.Profile;
-            _names[j] = entry.Profile.Name;
+            // The predictor learns from every call when it is a sink; it may still be under construction.
+            sinks = [new PredictorSink(predictor), .. sinks];
         }
 
-        _owned = [.. setup.Owned];
-        Telemetry = new EccosTelemetry(Name, setup.MeterFactory);
-        _feedback = new FeedbackPump([.. setup.Sinks], setup.QualitySignal, options.FeedbackQueueLength, Logger, Telemetry);
-        _conversations = new ConversationMap(options.ConversationCacheSize, options.ConversationExpiry, Time);
+        _feedback = new FeedbackPump(sinks, setup.QualitySignal, Options.FeedbackQueueLength, Logger, Telemetry);
+        _conversations = new ConversationMap(Options.ConversationCacheSize, Options.ConversationExpiry, Time);
         _queryFactory = setup.QueryFactory ?? DefaultQuery;
         _metadata = new ChatClientMetadata(ProviderName, null, null);
-        if (options.Mode == EccosMode.Online)
+        if (Options.Mode == EccosMode.Online)
         {
-            _online = new OnlinePricer(this, [.. setup.WarmUp]);
+            _online = new OnlinePricer(_core, [.. setup.WarmUp]);
             _online.Start(_stop.Token);
         }
         else
         {
-            _batcher = new BatchScheduler(this);
+            _batcher = new BatchScheduler(_core);
+            _core.CapacityReleased = _batcher.OnCapacityReleased;
             _batcher.Start(_stop.Token);
         }
     }
 
     /// <summary>Gets the router's name (its key in dependency injection, the <c>eccos.router</c> telemetry tag).</summary>
-    public string Name { get; }
+    public string Name => _core.Name;
 
     /// <summary>Gets the pool's models, in pool order.</summary>
-    public IReadOnlyList<ModelProfile> Models => Profiles;
+    public IReadOnlyList<ModelProfile> Models => _core.Profiles;
 
     /// <summary>Gets the quality target α.</summary>
     public double QualityTarget => Options.QualityTarget;
@@ -125,27 +112,29 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
     /// Gets the target the router solves for on predicted quality: α itself, or t(α) when a
     /// <see cref="QualityTargetCurve"/> maps the wanted realized quality to it.
     /// </summary>
-    public double TargetOnPredictions { get; }
+    public double TargetOnPredictions => _core.TargetOnPredictions;
 
     /// <summary>Gets the scheduling mode.</summary>
     public EccosMode Mode => Options.Mode;
 
-    /// <summary>Gets the prices of the latest solve; <see langword="null"/> before the first.</summary>
-    public EccosPrices? CurrentPrices => Volatile.Read(ref _prices);
+    internal RouterCore Core => _core;
 
-    internal EccosOptions Options { get; }
+    /// <summary>Gets the predictor once it exists (tests).</summary>
+    internal IPredictor? Predictor => _core.PredictorReady.IsCompletedSuccessfully ? _core.PredictorReady.Result.Predictor : null;
 
-    internal IPredictor Predictor { get; }
+    internal EccosOptions Options => _core.Options;
 
-    internal TimeProvider Time { get; }
+    internal TimeProvider Time => _core.Time;
 
-    internal ILogger Logger { get; }
+    internal ILogger Logger => _core.Logger;
 
-    internal EccosTelemetry Telemetry { get; }
+    internal EccosTelemetry Telemetry => _core.Telemetry;
 
-    internal PoolMember[] Pool { get; }
+    internal PoolMember[] Pool => _core.Pool;
 
-    internal ModelProfile[] Profiles { get; }
+    internal ModelProfile[] Profiles => _core.Profiles;
+
+    internal EccosPrices? CurrentPrices => _core.Prices;
 
     internal OnlinePricer? Online => _online;
 
@@ -209,98 +198,7 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
     /// <summary>Estimates prompt tokens from text length (about four characters a token).</summary>
     internal static int EstimateTokens(long characters) => (int)Math.Min(int.MaxValue, Math.Max(1, (characters + 3) / 4));
 
-    internal PoolMember? Find(string model)
-    {
-        for (int j = 0; j < _names.Length; j++)
-        {
-            if (string.Equals(_names[j], model, StringComparison.Ordinal))
-            {
-                return Pool[j];
-            }
-        }
-
-        return null;
-    }
-
-    internal void PublishPrices(EccosPrices prices, EccosMode mode)
-    {
-        Volatile.Write(ref _prices, prices);
-        Telemetry.Solved(mode, prices.SolveDuration);
-    }
-
-    /// <summary>Solves one window or batch and turns the result into prices (see <see cref="OnlinePricer"/>).</summary>
-    internal EccosPrices SolvePrices(PredictionMatrix matrix, AssignmentConstraints constraints, long start, CancellationToken cancellationToken, out AssignmentResult? result)
-    {
-        using Activity? activity = EccosTelemetry.ActivitySource.StartActivity("eccos.solve");
-        activity?.SetTag("eccos.router", Name);
-        activity?.SetTag("eccos.queries", matrix.QueryCount);
-        result = _solver?.Solve(matrix, constraints, cancellationToken);
-        double[] mu = new double[Pool.Length];
-        if (result is not null && result.CapacityPrices.Count == mu.Length)
-        {
-            for (int j = 0; j < mu.Length; j++)
-            {
-                double p = result.CapacityPrices[j];
-                mu[j] = p > 0 ? p : 0; // +∞ kept: the model is full at these prices; NaN and negatives dropped
-            }
-        }
-
-        double solverPrice = result?.QualityPrice ?? 0;
-        double lambda = Pricing.CalibrateQualityPrice(matrix, mu, solverPrice, constraints.QualityTarget);
-        TimeSpan duration = Time.GetElapsedTime(start);
-        activity?.SetTag("eccos.quality_price", lambda);
-        activity?.SetTag("eccos.solve.status", result?.Status.ToString());
-        EccosLog.PricesUpdated(Logger, matrix.QueryCount, duration.TotalMilliseconds, lambda, solverPrice, result?.Status.ToString() ?? "bisection");
-        return new EccosPrices(lambda, mu, matrix.QueryCount, _names, Time.GetUtcNow(), result?.Status, duration);
-    }
-
-    /// <summary>Clears eligibility of models that can never take a request (capacity 0).</summary>
-    internal void MaskEligible(ReadOnlySpan<bool> predicted, Span<bool> destination)
-    {
-        for (int j = 0; j < destination.Length; j++)
-        {
-            destination[j] = predicted[j] && Pool[j].Gate.Capacity > 0;
-        }
-    }
-
-    /// <summary>Predicts a batch; on failure, falls back to list prices (never loses the requests).</summary>
-    internal async ValueTask<PredictionMatrix> PredictBatchAsync(IReadOnlyList<SchedulingQuery> queries, CancellationToken cancellationToken)
-    {
-        PredictionMatrix matrix;
-        try
-        {
-            matrix = await Predictor.PredictAsync(queries, Profiles, cancellationToken).ConfigureAwait(false);
-            if (matrix.QueryCount != queries.Count || matrix.ModelCount != Profiles.Length)
-            {
-                throw new InvalidOperationException(
-                    $"The predictor returned a {matrix.QueryCount}×{matrix.ModelCount} matrix for {queries.Count} queries × {Profiles.Length} models.");
-            }
-
-            matrix.Validate("predictions");
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            EccosLog.PredictorFailed(Logger, ex, queries.Count > 0 ? queries[0].Id ?? "?" : "?");
-            matrix = ListPricePredictions(queries);
-        }
-
-        for (int i = 0; i < matrix.QueryCount; i++)
-        {
-            Span<bool> row = matrix.EligibleRow(i);
-            MaskEligible(row, row);
-        }
-
-        return matrix;
-    }
-
-    internal void SlotTaken(PoolMember member) => Telemetry.ActiveChanged(member.Name, 1);
-
-    internal void ReleaseSlot(PoolMember member)
-    {
-        member.Gate.Release();
-        Telemetry.ActiveChanged(member.Name, -1);
-        _batcher?.OnCapacityReleased();
-    }
+    internal PoolMember? Find(string model) => _core.Find(model);
 
     private static SchedulingQuery DefaultQuery(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
@@ -329,21 +227,6 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
         return new SchedulingQuery(text, EstimateTokens(characters), task, id);
     }
 
-    private PredictionMatrix ListPricePredictions(IReadOnlyList<SchedulingQuery> queries)
-    {
-        var matrix = new PredictionMatrix(queries.Count, Profiles);
-        for (int i = 0; i < queries.Count; i++)
-        {
-            for (int j = 0; j < Profiles.Length; j++)
-            {
-                // unknown quality; cost of the prompt alone, so the order follows the list prices
-                matrix.Set(i, j, 0, Profiles[j].CostOf(queries[i].InputTokens, queries[i].InputTokens));
-            }
-        }
-
-        return matrix;
-    }
-
     private void Enter()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -367,6 +250,7 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
     {
         long start = Time.GetTimestamp();
         await _stop.CancelAsync().ConfigureAwait(false);
+        await _startup.CancelAsync().ConfigureAwait(false);
         var closed = new ObjectDisposedException(nameof(EccosChatClient), "The Eccos router was disposed.");
         _batcher?.Close(closed);
         foreach (PoolMember member in Pool)
@@ -409,12 +293,18 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
             }
         }
 
-        foreach (IDisposable owned in _owned)
+        if (_core.PredictorReady.IsCompletedSuccessfully)
         {
-            owned.Dispose();
+            _core.PredictorReady.Result.Owned?.Dispose();
+        }
+        else
+        {
+            _ = _core.PredictorReady.ContinueWith(
+                static t => t.Result.Owned?.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
 
         Telemetry.Dispose();
         _stop.Dispose();
+        _startup.Dispose();
     }
 }

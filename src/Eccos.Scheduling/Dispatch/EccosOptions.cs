@@ -55,13 +55,13 @@ public sealed class EccosOptions
     /// Gets or sets, in <see cref="EccosMode.Online"/> mode, how many recent requests (their predictions) the
     /// background re-solve looks at. Default 512. At least 1.
     /// </summary>
-    public int ResolveWindowSize { get; set; } = 512;
+    public int PriceWindowSize { get; set; } = 512;
 
     /// <summary>
     /// Gets or sets, in <see cref="EccosMode.Online"/> mode, how often the prices are re-solved while traffic arrives.
     /// Default 1 second. Must be positive.
     /// </summary>
-    public TimeSpan ResolveInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan PriceRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Gets or sets how many requests may wait for a free slot of one model (its <see cref="ModelProfile.Capacity"/>
@@ -125,14 +125,14 @@ public sealed class EccosOptions
             errors.Add(Problem(nameof(BatchSize), BatchSize, "must be at least 1"));
         }
 
-        if (ResolveWindowSize < 1)
+        if (PriceWindowSize < 1)
         {
-            errors.Add(Problem(nameof(ResolveWindowSize), ResolveWindowSize, "must be at least 1"));
+            errors.Add(Problem(nameof(PriceWindowSize), PriceWindowSize, "must be at least 1"));
         }
 
-        if (ResolveInterval <= TimeSpan.Zero)
+        if (PriceRefreshInterval <= TimeSpan.Zero)
         {
-            errors.Add(Problem(nameof(ResolveInterval), ResolveInterval, "must be positive"));
+            errors.Add(Problem(nameof(PriceRefreshInterval), PriceRefreshInterval, "must be positive"));
         }
 
         if (MaxQueueLength < 0)

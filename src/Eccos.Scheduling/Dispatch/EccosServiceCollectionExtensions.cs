@@ -8,62 +8,60 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers Eccos routers in an <see cref="IServiceCollection"/>.</summary>
 public static class EccosServiceCollectionExtensions
 {
-    /// <summary>The name of a router registered without one.</summary>
-    public const string DefaultName = "eccos";
-
-    /// <summary>Registers an Eccos router named <see cref="DefaultName"/>.</summary>
+    /// <summary>
+    /// Registers the default Eccos router (named <see cref="EccosBuilder.DefaultName"/>): the container's
+    /// <see cref="IChatClient"/> and <see cref="EccosChatClient"/>, unkeyed and keyed by its name.
+    /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Optionally configures its options.</param>
-    /// <returns>A builder to add models, the predictor and the rest.</returns>
-    public static IEccosBuilder AddEccos(this IServiceCollection services, Action<EccosOptions>? configure = null) =>
-        AddEccos(services, DefaultName, configure);
+    /// <returns>The router's builder: add models, the predictor and the rest to it.</returns>
+    /// <exception cref="ArgumentException">A router with this name is already registered.</exception>
+    public static EccosBuilder AddEccos(this IServiceCollection services, Action<EccosOptions>? configure = null)
+    {
+        EccosBuilder builder = AddEccos(services, EccosBuilder.DefaultName, configure);
+        services.AddSingleton(static sp => sp.GetRequiredKeyedService<EccosChatClient>(EccosBuilder.DefaultName));
+        services.AddSingleton<IChatClient>(static sp => sp.GetRequiredKeyedService<EccosChatClient>(EccosBuilder.DefaultName));
+        return builder;
+    }
 
     /// <summary>
-    /// Registers an Eccos router: a keyed singleton <see cref="IChatClient"/> and <see cref="EccosChatClient"/> (key
-    /// <paramref name="name"/>) over the models added with the returned builder, with named options
-    /// (<paramref name="name"/>) validated at start.
+    /// Registers a named Eccos router: a keyed singleton <see cref="IChatClient"/> and <see cref="EccosChatClient"/>
+    /// (key <paramref name="name"/>) built from the returned builder, with named options (<paramref name="name"/>)
+    /// validated at start.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="name">The router's name and service key.</param>
     /// <param name="configure">Optionally configures its options (they may also be bound from configuration as named options).</param>
-    /// <returns>A builder to add models, the predictor and the rest.</returns>
+    /// <returns>The router's builder: add models, the predictor and the rest to it.</returns>
     /// <remarks>
-    /// The router is created on first resolution and disposed with the container. It disposes only the clients it
-    /// created from factories (<see cref="EccosBuilderExtensions.AddModel(IEccosBuilder, ModelProfile, Func{IServiceProvider, IChatClient}, string?)"/>),
-    /// never clients resolved from the container. <see cref="TimeProvider"/> comes from the container
-    /// (<see cref="TimeProvider.System"/> is added if none is registered), and so do the optional
-    /// <c>ILoggerFactory</c> and <c>IMeterFactory</c>.
+    /// The router is built on first resolution, against the container, and disposed with it. It disposes only the
+    /// clients created by factories it was given, never clients resolved from the container. To make a named router
+    /// the default <see cref="IChatClient"/>, register <c>sp =&gt; sp.GetRequiredKeyedService&lt;EccosChatClient&gt;(name)</c>.
     /// </remarks>
     /// <exception cref="ArgumentException">A router with this name is already registered.</exception>
-    public static IEccosBuilder AddEccos(this IServiceCollection services, string name, Action<EccosOptions>? configure = null)
+    public static EccosBuilder AddEccos(this IServiceCollection services, string name, Action<EccosOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        if (services.Any(d => d.ServiceType == typeof(EccosRegistration) && Equals(d.ServiceKey, name)))
+        if (services.Any(d => d.ServiceType == typeof(EccosBuilder) && Equals(d.ServiceKey, name)))
         {
             throw new ArgumentException($"An Eccos router named '{name}' is already registered.", nameof(name));
         }
 
-        var registration = new EccosRegistration(name);
-        services.AddKeyedSingleton(name, registration);
+        var builder = new EccosBuilder(name) { OptionsFromServices = true };
+        services.AddKeyedSingleton(name, builder);
         OptionsBuilder<EccosOptions> options = services.AddOptions<EccosOptions>(name);
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
+        options.Configure(builder.ApplyConfiguration);
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EccosOptions>, EccosOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.AddKeyedSingleton(name, static (sp, key) => sp.GetRequiredKeyedService<EccosRegistration>(key).Create(sp));
+        services.AddKeyedSingleton(name, static (sp, key) => sp.GetRequiredKeyedService<EccosBuilder>(key).Build(sp));
         services.AddKeyedSingleton<IChatClient>(name, static (sp, key) => sp.GetRequiredKeyedService<EccosChatClient>(key));
-        return new EccosServiceBuilder(services, name);
-    }
-
-    private sealed class EccosServiceBuilder(IServiceCollection services, string name) : IEccosBuilder
-    {
-        public IServiceCollection Services { get; } = services;
-
-        public string Name { get; } = name;
+        return builder;
     }
 }

@@ -170,3 +170,26 @@ internal sealed class FeedbackPump : IAsyncDisposable
         }
     }
 }
+
+/// <summary>Feeds outcomes to the router's predictor when it is an <see cref="IOutcomeSink"/>, once it exists.</summary>
+internal sealed class PredictorSink(Task<PredictorSetup> predictor) : IOutcomeSink
+{
+    public async ValueTask RecordAsync(OutcomeRecord record, CancellationToken cancellationToken = default)
+    {
+        if (!predictor.IsCompletedSuccessfully)
+        {
+            await ((Task)predictor).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (!predictor.IsCompletedSuccessfully)
+            {
+                return; // no predictor: requests fail, and there is nothing to learn into
+            }
+        }
+
+        if (predictor.Result.Predictor is IOutcomeSink sink)
+        {
+            await sink.RecordAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public override string ToString() => "predictor";
+}

@@ -5,7 +5,7 @@ namespace Eccos.Scheduling;
 
 /// <summary>
 /// Keeps the online router's prices current: a window of recent predictions and a background loop that re-solves
-/// it every <see cref="EccosOptions.ResolveInterval"/> (on the <see cref="TimeProvider"/>) while traffic arrives,
+/// it every <see cref="EccosOptions.PriceRefreshInterval"/> (on the <see cref="TimeProvider"/>) while traffic arrives,
 /// as soon as the first requests (or the warm-up queries) are in, and whenever a quarter of the window is new since
 /// the last solve (so that prices keep up with heavy traffic).
 /// </summary>
@@ -24,7 +24,7 @@ internal sealed class OnlinePricer
     /// <summary>The number of requests after which the first solve runs without waiting for the interval.</summary>
     internal const int BootstrapCount = 16;
 
-    private readonly EccosChatClient _router;
+    private readonly RouterCore _router;
     private readonly PredictionWindow _window;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly int _bootstrapCount;
@@ -33,12 +33,12 @@ internal sealed class OnlinePricer
     private readonly IReadOnlyList<SchedulingQuery> _warmUp;
     private Task _loop = Task.CompletedTask;
 
-    public OnlinePricer(EccosChatClient router, IReadOnlyList<SchedulingQuery> warmUp)
+    public OnlinePricer(RouterCore router, IReadOnlyList<SchedulingQuery> warmUp)
     {
         _router = router;
-        _window = new PredictionWindow(router.Options.ResolveWindowSize, router.Profiles.Length);
-        _bootstrapCount = Math.Min(BootstrapCount, router.Options.ResolveWindowSize);
-        _turnover = Math.Max(BootstrapCount, router.Options.ResolveWindowSize / 4);
+        _window = new PredictionWindow(router.Options.PriceWindowSize, router.Profiles.Length);
+        _bootstrapCount = Math.Min(BootstrapCount, router.Options.PriceWindowSize);
+        _turnover = Math.Max(BootstrapCount, router.Options.PriceWindowSize / 4);
         _warmUp = warmUp;
     }
 
@@ -88,14 +88,11 @@ internal sealed class OnlinePricer
 
     private async Task RunAsync(CancellationToken stop)
     {
-        TimeSpan interval = _router.Options.ResolveInterval;
+        TimeSpan interval = _router.Options.PriceRefreshInterval;
         using ITimer timer = _router.Time.CreateTimer(static s => ((Channel<bool>)s!).Writer.TryWrite(true), _wake, interval, interval);
         try
         {
-            if (_warmUp.Count > 0)
-            {
-                await WarmUpAsync(stop).ConfigureAwait(false);
-            }
+            await WarmUpAsync(stop).ConfigureAwait(false);
 
             while (await _wake.Reader.WaitToReadAsync(stop).ConfigureAwait(false))
             {
@@ -132,14 +129,21 @@ internal sealed class OnlinePricer
     {
         try
         {
-            int take = Math.Min(_warmUp.Count, _router.Options.ResolveWindowSize);
+            IPredictor predictor = await _router.GetPredictorAsync(stop).ConfigureAwait(false);
+            IReadOnlyList<SchedulingQuery> warmUp = _router.PredictorReady.Result.WarmUp is { Count: > 0 } fromPredictor ? [.. _warmUp, .. fromPredictor] : _warmUp;
+            if (warmUp.Count == 0)
+            {
+                return;
+            }
+
+            int take = Math.Min(warmUp.Count, _router.Options.PriceWindowSize);
             var queries = new SchedulingQuery[take];
             for (int i = 0; i < take; i++)
             {
-                queries[i] = _warmUp[_warmUp.Count - take + i];
+                queries[i] = warmUp[warmUp.Count - take + i];
             }
 
-            PredictionMatrix predictions = await _router.Predictor.PredictAsync(queries, _router.Profiles, stop).ConfigureAwait(false);
+            PredictionMatrix predictions = await predictor.PredictAsync(queries, _router.Profiles, stop).ConfigureAwait(false);
             predictions.Validate("predictions");
             long now = _router.Time.GetTimestamp();
             Span<bool> eligible = stackalloc bool[_router.Profiles.Length];
@@ -155,9 +159,13 @@ internal sealed class OnlinePricer
         {
             throw;
         }
+        catch (ObjectDisposedException) when (stop.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(stop);
+        }
         catch (Exception ex)
         {
-            EccosLog.ResolveFailed(_router.Logger, ex);
+            EccosLog.ResolveFailed(_router.Logger, ex); // includes a predictor that could not be created: requests report it
         }
     }
 }

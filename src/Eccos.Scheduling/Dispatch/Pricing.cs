@@ -51,7 +51,7 @@ internal static class Pricing
     /// does, found by bisection (or, when α is out of reach, a price high enough that every request takes its best
     /// model).
     /// </summary>
-    public static double CalibrateQualityPrice(PredictionMatrix window, ReadOnlySpan<double> capacityPrices, double solverPrice, double alpha)
+    public static double FitQualityPrice(PredictionMatrix window, ReadOnlySpan<double> capacityPrices, double solverPrice, double alpha)
     {
         if (double.IsPositiveInfinity(solverPrice))
         {

@@ -13,9 +13,9 @@ public class BatchedModeTests
         var time = new FakeTimeProvider();
         var solver = new FakeSolver();
         var (builder, cheap, _, _) = Pools.Three();
-        await using EccosChatClient router = builder.UseSolver(solver).UseTimeProvider(time)
+        await using EccosChatClient router = builder.UseSolver(solver)
             .Configure(o => { o.Mode = EccosMode.Batched; o.BatchSize = 4; o.BatchWindow = TimeSpan.FromHours(1); })
-            .Build();
+            .Build(TestServices.With(time));
 
         ChatResponse[] responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => router.GetResponseAsync(Hello))).Within();
 
@@ -36,9 +36,9 @@ public class BatchedModeTests
         var time = new FakeTimeProvider();
         var solver = new FakeSolver();
         var (builder, _, _, _) = Pools.Three();
-        await using EccosChatClient router = builder.UseSolver(solver).UseTimeProvider(time)
+        await using EccosChatClient router = builder.UseSolver(solver)
             .Configure(o => { o.Mode = EccosMode.Batched; o.BatchSize = 100; o.BatchWindow = TimeSpan.FromMilliseconds(100); })
-            .Build();
+            .Build(TestServices.With(time));
 
         Task<ChatResponse>[] calls = [.. Enumerable.Range(0, 3).Select(_ => router.GetResponseAsync(Hello))];
         await Pools.Eventually(() => router.Batcher!.Waiting == 3);
@@ -64,9 +64,9 @@ public class BatchedModeTests
         var solver = new FakeSolver();
         var (builder, only, release) = Pools.OneBlockingModel();
         await using EccosChatClient router = builder
-            .UseSolver(solver).UseTimeProvider(time)
+            .UseSolver(solver)
             .Configure(o => { o.Mode = EccosMode.Batched; o.BatchSize = 3; o.BatchWindow = TimeSpan.FromHours(1); })
-            .Build();
+            .Build(TestServices.With(time));
 
         Task<ChatResponse>[] calls = [.. Enumerable.Range(0, 3).Select(_ => router.GetResponseAsync(Hello))];
         await Pools.Eventually(() => only.InFlight == 1);
@@ -89,9 +89,9 @@ public class BatchedModeTests
     {
         var time = new FakeTimeProvider();
         var (builder, cheap, _, _) = Pools.Three();
-        EccosChatClient router = builder.UseSolver(new FakeSolver()).UseTimeProvider(time)
+        EccosChatClient router = builder.UseSolver(new FakeSolver())
             .Configure(o => { o.Mode = EccosMode.Batched; o.BatchSize = 10; o.BatchWindow = TimeSpan.FromHours(1); })
-            .Build();
+            .Build(TestServices.With(time));
         using var cts = new CancellationTokenSource();
 
         Task<ChatResponse> cancelled = router.GetResponseAsync(Hello, cancellationToken: cts.Token);

@@ -31,7 +31,7 @@ public class ConcurrencyTests
         }
 
         var builder = new EccosBuilder().UsePredictor(Pools.Predictor()).WithQualityTarget(0.7)
-            .Configure(o => { o.MaxQueueLength = Requests; o.ResolveInterval = TimeSpan.FromMilliseconds(20); o.ResolveWindowSize = 256; });
+            .Configure(o => { o.MaxQueueLength = Requests; o.PriceRefreshInterval = TimeSpan.FromMilliseconds(20); o.PriceWindowSize = 256; });
         for (int j = 0; j < profiles.Length; j++)
         {
             builder.AddModel(clients[j], profiles[j]);

@@ -230,12 +230,12 @@ internal static class Pools
         ["strong"] = (0.95, 0.05),
     });
 
-    public static (EccosBuilder Builder, FakeChatClient Cheap, FakeChatClient Mid, FakeChatClient Strong) Three(double alpha = 0.7, int? capacity = null, FakePredictor? predictor = null)
+    public static (EccosBuilder Builder, FakeChatClient Cheap, FakeChatClient Mid, FakeChatClient Strong) Three(double alpha = 0.7, int? capacity = null, FakePredictor? predictor = null, string name = EccosBuilder.DefaultName)
     {
         var cheap = new FakeChatClient("cheap");
         var mid = new FakeChatClient("mid");
         var strong = new FakeChatClient("strong");
-        EccosBuilder builder = new EccosBuilder()
+        EccosBuilder builder = new EccosBuilder(name)
             .AddModel(cheap, Cheap.WithCapacity(capacity))
             .AddModel(mid, Mid.WithCapacity(capacity))
             .AddModel(strong, Strong.WithCapacity(capacity))
@@ -278,5 +278,30 @@ internal static class Pools
 
             await Task.Delay(5).ConfigureAwait(false);
         }
+    }
+}
+
+/// <summary>The services a router takes from its container (clock, logging, metrics), for builds outside dependency injection.</summary>
+internal static class TestServices
+{
+    public static IServiceProvider With(TimeProvider? time = null, Microsoft.Extensions.Logging.ILoggerFactory? logs = null, System.Diagnostics.Metrics.IMeterFactory? meters = null)
+    {
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        if (time is not null)
+        {
+            Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(services, time);
+        }
+
+        if (logs is not null)
+        {
+            Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(services, logs);
+        }
+
+        if (meters is not null)
+        {
+            Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(services, meters);
+        }
+
+        return Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services);
     }
 }

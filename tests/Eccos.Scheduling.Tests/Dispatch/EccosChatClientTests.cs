@@ -330,7 +330,7 @@ public class EccosChatClientTests
         var time = new FakeTimeProvider();
         var (builder, cheap, mid, _) = Pools.Three(alpha: 0.7);
         cheap.Respond = (_, o, _) => Task.FromResult(FakeChatClient.Answer("cheap", conversationId: o?.ConversationId ?? "conv-1"));
-        await using EccosChatClient router = builder.UseTimeProvider(time).Configure(o => o.ConversationExpiry = TimeSpan.FromMinutes(5)).Build();
+        await using EccosChatClient router = builder.Configure(o => o.ConversationExpiry = TimeSpan.FromMinutes(5)).Build(TestServices.With(time));
 
         // Start the conversation on cheap (pinned), which returns conversation id "conv-1".
         await router.GetResponseAsync(Hello, new ChatOptions { ModelId = "cheap" }).Within();

@@ -21,8 +21,7 @@ public class EccosServiceCollectionTests
         services.AddSingleton<IPredictor>(Pools.Predictor());
         services.AddEccos(o => o.QualityTarget = 0.9)
             .AddModel("cheap-client", Pools.Cheap)
-            .AddModel("strong-client", Pools.Strong, modelId: "gpt-strong")
-            .AsDefaultChatClient();
+            .AddModel("strong-client", Pools.Strong, modelId: "gpt-strong");
 
         await using ServiceProvider provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         IChatClient keyed = provider.GetRequiredKeyedService<IChatClient>("eccos");
@@ -65,9 +64,9 @@ public class EccosServiceCollectionTests
         var routerOwned = new FakeChatClient("strong");
         var services = new ServiceCollection();
         services.AddKeyedSingleton<IChatClient>("cheap", (_, _) => containerOwned);
-        services.AddEccos().UsePredictor(_ => Pools.Predictor())
+        services.AddEccos().UsePredictor(Pools.Predictor())
             .AddModel("cheap", Pools.Cheap)
-            .AddModel(Pools.Strong, _ => routerOwned);
+            .AddModel(_ => routerOwned, Pools.Strong);
         ServiceProvider provider = services.BuildServiceProvider();
         EccosChatClient router = provider.GetRequiredKeyedService<EccosChatClient>("eccos");
 

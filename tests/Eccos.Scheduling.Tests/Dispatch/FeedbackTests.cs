@@ -20,7 +20,7 @@ public class FeedbackTests
             time.Advance(TimeSpan.FromMilliseconds(250));
             return Task.FromResult(FakeChatClient.Answer("4", input: 31, output: 2));
         };
-        EccosChatClient router = builder.AddOutcomeSink(sink).UseTimeProvider(time).Build();
+        EccosChatClient router = builder.AddOutcomeSink(sink).Build(TestServices.With(time));
 
         var options = new ChatOptions { AdditionalProperties = new() { [EccosChatClient.TaskPropertyKey] = "math", [EccosChatClient.QueryIdPropertyKey] = "q-17" } };
         await router.GetResponseAsync(Hello, options).Within();
@@ -79,13 +79,13 @@ public class FeedbackTests
         var (logs, collector) = TestLogging.Create();
         var (builder, _, _, _) = Pools.Three(alpha: 0.7);
         EccosQualityContext? seen = null;
-        EccosChatClient router = builder.AddOutcomeSink(sink).UseLoggerFactory(logs)
+        EccosChatClient router = builder.AddOutcomeSink(sink)
             .UseQualitySignal((context, _) =>
             {
                 seen = context;
                 return ValueTask.FromResult<double?>(context.Messages[^1].Text == "grade me badly" ? 2.0 : 0.75);
             })
-            .Build();
+            .Build(TestServices.With(logs: logs));
 
         await router.GetResponseAsync(Hello).Within();
         await foreach (ChatResponseUpdate _ in router.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "grade me badly")]))
@@ -112,7 +112,7 @@ public class FeedbackTests
         var good = new CollectingSink();
         var (logs, collector) = TestLogging.Create();
         var (builder, _, _, _) = Pools.Three();
-        EccosChatClient router = builder.AddOutcomeSink(bad).AddOutcomeSink(good).UseLoggerFactory(logs).Build();
+        EccosChatClient router = builder.AddOutcomeSink(bad).AddOutcomeSink(good).Build(TestServices.With(logs: logs));
 
         for (int i = 0; i < 3; i++)
         {

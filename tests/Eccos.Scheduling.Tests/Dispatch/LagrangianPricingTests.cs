@@ -17,7 +17,7 @@ public class LagrangianPricingTests
         double[] mu = [.. result.CapacityPrices];
 
         double quality = Pricing.MeanQualityAt(window, mu, result.QualityPrice);
-        double calibrated = Pricing.CalibrateQualityPrice(window, mu, result.QualityPrice, alpha);
+        double calibrated = Pricing.FitQualityPrice(window, mu, result.QualityPrice, alpha);
 
         Assert.Multiple(() =>
         {

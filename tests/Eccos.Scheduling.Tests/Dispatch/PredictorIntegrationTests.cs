@@ -38,16 +38,16 @@ public class PredictorIntegrationTests
             Assert.That(onCode.Single(c => c.Model == "coder").PredictedQuality, Is.GreaterThan(onCode.Single(c => c.Model == "poet").PredictedQuality));
         });
 
-        var knn = (KnnPredictor)router.Predictor;
+        var knn = (KnnPredictor)router.Predictor!;
         await Pools.Eventually(() => knn.Count == 42); // the two live calls were learned
     }
 
     [Test]
-    public async Task A_target_calibration_makes_the_router_solve_for_t_of_alpha()
+    public async Task A_target_curve_makes_the_router_solve_for_t_of_alpha()
     {
-        var calibration = new QualityTargetCurve([0.5, 0.8], [0.55, 0.9]);
+        var curve = new QualityTargetCurve([0.5, 0.8], [0.55, 0.9]);
         var (builder, _, mid, strong) = Pools.Three(alpha: 0.8);
-        await using EccosChatClient router = builder.UseQualityTargetCurve(calibration).Build();
+        await using EccosChatClient router = builder.UseQualityTargetCurve(curve).Build();
 
         await router.GetResponseAsync("q").Within();
 
@@ -60,14 +60,14 @@ public class PredictorIntegrationTests
     }
 
     [Test]
-    public async Task Dependency_injection_builds_a_kNN_router_from_a_history_and_a_calibration()
+    public async Task Dependency_injection_builds_a_kNN_router_from_a_history_and_a_target_curve()
     {
         var services = new ServiceCollection();
         services.AddKeyedChatClient("a", new FakeChatClient("a"));
         services.AddEccos(o => o.QualityTarget = 0.5)
             .AddModel("a", new ModelProfile("a", 1, 1))
             .UseKnnPredictor(_ => [new OutcomeRecord("h", "hello there", 3, [new ModelOutcome("a", 1, 10)])])
-            .UseQualityTargetCurve(_ => QualityTargetCurve.Identity);
+            .UseQualityTargetCurve(QualityTargetCurve.Identity);
         await using ServiceProvider provider = services.BuildServiceProvider();
 
         EccosChatClient router = provider.GetRequiredKeyedService<EccosChatClient>("eccos");

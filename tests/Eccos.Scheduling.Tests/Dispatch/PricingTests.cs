@@ -10,7 +10,7 @@ public class PricingTests
         PredictionMatrix window = Window(200, seed: 3);
         const double Alpha = 0.75;
 
-        double lambda = Pricing.CalibrateQualityPrice(window, new double[3], solverPrice: 0, Alpha);
+        double lambda = Pricing.FitQualityPrice(window, new double[3], solverPrice: 0, Alpha);
 
         Assert.Multiple(() =>
         {
@@ -24,12 +24,12 @@ public class PricingTests
     public void A_solver_price_that_meets_alpha_is_kept_and_infinity_means_quality_only()
     {
         PredictionMatrix window = Window(50, seed: 4);
-        double enough = Pricing.CalibrateQualityPrice(window, new double[3], 0, 0.7) * 3;
+        double enough = Pricing.FitQualityPrice(window, new double[3], 0, 0.7) * 3;
 
         Assert.Multiple(() =>
         {
-            Assert.That(Pricing.CalibrateQualityPrice(window, new double[3], enough, 0.7), Is.EqualTo(enough));
-            Assert.That(Pricing.CalibrateQualityPrice(window, new double[3], double.PositiveInfinity, 0.7), Is.EqualTo(double.PositiveInfinity));
+            Assert.That(Pricing.FitQualityPrice(window, new double[3], enough, 0.7), Is.EqualTo(enough));
+            Assert.That(Pricing.FitQualityPrice(window, new double[3], double.PositiveInfinity, 0.7), Is.EqualTo(double.PositiveInfinity));
             Assert.That(Pricing.MeanQualityAt(window, new double[3], double.PositiveInfinity), Is.EqualTo(BestMean(window)).Within(1e-12));
         });
     }
@@ -39,7 +39,7 @@ public class PricingTests
     {
         PredictionMatrix window = Window(50, seed: 5);
 
-        double lambda = Pricing.CalibrateQualityPrice(window, new double[3], 0, 0.999);
+        double lambda = Pricing.FitQualityPrice(window, new double[3], 0, 0.999);
 
         Assert.That(Pricing.MeanQualityAt(window, new double[3], lambda), Is.EqualTo(BestMean(window)).Within(1e-9));
     }

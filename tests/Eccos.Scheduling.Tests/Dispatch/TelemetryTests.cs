@@ -20,12 +20,12 @@ public class TelemetryTests
         using var realized = new MetricCollector<double>(meters, "Eccos.Scheduling", "eccos.cost.realized");
         using var predicted = new MetricCollector<double>(meters, "Eccos.Scheduling", "eccos.cost.predicted");
         using var waits = new MetricCollector<double>(meters, "Eccos.Scheduling", "eccos.queue.wait");
-        var (builder, _, mid, _) = Pools.Three(alpha: 0.7);
+        var (builder, _, mid, _) = Pools.Three(alpha: 0.7, name: "orders");
         int call = 0;
         mid.Respond = (_, _, _) => Interlocked.Increment(ref call) == 1
             ? throw new HttpRequestException("flaky")
             : Task.FromResult(FakeChatClient.Answer("ok", 10, 20));
-        await using EccosChatClient router = builder.UseMeterFactory(meters).WithName("orders").Build();
+        await using EccosChatClient router = builder.Build(TestServices.With(meters: meters));
 
         await router.GetResponseAsync(Secret).Within(); // mid fails, strong serves
         await router.GetResponseAsync(Secret).Within(); // mid serves
@@ -48,7 +48,7 @@ public class TelemetryTests
         using var meters = new TestMeterFactory();
         using var solves = new MetricCollector<double>(meters, "Eccos.Scheduling", "eccos.solve.duration");
         var (builder, _, _, _) = Pools.Three();
-        await using EccosChatClient router = builder.UseMeterFactory(meters).WarmUpWith([new SchedulingQuery("q", 5)]).Build();
+        await using EccosChatClient router = builder.WarmUpWith([new SchedulingQuery("q", 5)]).Build(TestServices.With(meters: meters));
 
         await solves.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(10));
 
@@ -61,7 +61,7 @@ public class TelemetryTests
         var (logs, collector) = TestLogging.Create(LogLevel.Trace);
         var (builder, _, mid, _) = Pools.Three(alpha: 0.7);
         mid.Respond = (_, _, _) => throw new HttpRequestException("boom");
-        await using EccosChatClient router = builder.UseLoggerFactory(logs).Build();
+        await using EccosChatClient router = builder.Build(TestServices.With(logs: logs));
 
         await router.GetResponseAsync(Secret).Within();
 
@@ -86,8 +86,8 @@ public class TelemetryTests
             ActivityStopped = stopped.Enqueue,
         };
         ActivitySource.AddActivityListener(listener);
-        var (builder, _, _, _) = Pools.Three(alpha: 0.7);
-        await using EccosChatClient router = builder.WithName("telemetry-test").Build();
+        var (builder, _, _, _) = Pools.Three(alpha: 0.7, name: "telemetry-test");
+        await using EccosChatClient router = builder.Build();
 
         await router.GetResponseAsync(Secret).Within();
 

@@ -71,10 +71,8 @@ public sealed class KnnPredictorOptions
     /// Gets or sets how the nearest neighbours are found: <see cref="KnnSearch.Exact"/> compares the query with every
     /// stored query; <see cref="KnnSearch.Clustered"/> searches only the <see cref="Probes"/> most similar of
     /// <see cref="Lists"/> clusters (an inverted-file index), for low latency on a large history. Default:
-    /// <see cref="KnnSearch.Exact"/> (predictions that do not depend on when the index was clustered); the router's
-    /// <see cref="EccosBuilder.UseKnnPredictor"/> defaults to <see cref="KnnSearch.Clustered"/>. On MMLU-Pro (8,446
-    /// stored queries, hashing embedder) the defaults of the clustered search compare a query with ~540 of them and
-    /// lose 0.001 AUC against the exact search (docs/knn.md).
+    /// <see cref="KnnSearch.Exact"/> (predictions that do not depend on when the index was clustered). What the
+    /// clustered search costs in accuracy is measured in docs/knn.md.
     /// </summary>
     /// <remarks>
     /// With <see cref="KnnSearch.Clustered"/>, the index is clustered once it holds 256 queries (below that, search is
