@@ -45,7 +45,7 @@ ChatResponse response = await chat.GetResponseAsync(prompt);
 var decision = (EccosDecision?)response.AdditionalProperties?[EccosDecision.PropertyKey];
 Console.WriteLine(response.Text);
 Console.WriteLine($"-- {decision}");
-if (decision?.Chosen is { } chosen)
+if (decision?.Candidates.FirstOrDefault(c => c.Model == decision.Model) is { } chosen)
 {
     Console.WriteLine($"-- predicted quality {chosen.PredictedQuality:F2}, predicted cost {chosen.PredictedCost:G3}; prices {decision.Prices?.ToString() ?? "(not solved yet)"}");
 }

@@ -26,7 +26,7 @@ IReadOnlyList<SimulatedQuery> live = world.Questions("q", Requests, seed: 2);
 List<OutcomeRecord> history = [.. past.Select(world.Record)];
 
 // Predict: kNN over the past outcomes, embedded offline by feature hashing.
-using HashingEmbeddingGenerator embedder = HashingEmbeddingGenerator.Fit(history.Select(r => r.Query));
+using HashingEmbeddingGenerator embedder = HashingEmbeddingGenerator.Fit(history.Select(r => r.Text));
 KnnPredictor predictor = await KnnPredictor.CreateAsync(history, embedder);
 var solver = new LagrangianAssignmentSolver();
 
@@ -107,7 +107,7 @@ foreach (SimulatedChatClient client in clients)
 }
 
 double eccosAccuracy = (double)totalRight / Requests;
-double predictedQuality = served.Average(s => s.Decision.Chosen?.PredictedQuality ?? double.NaN);
+double predictedQuality = served.Average(s => s.Decision.Candidates.FirstOrDefault(c => c.Model == s.Decision.Model)?.PredictedQuality ?? double.NaN);
 Console.WriteLine($"{"Eccos",-10} {"",7} {"",8} {"",8} {"",8} {served.Count,8} {1,6:P0} {"",6} {totalCost,9:F4} {eccosAccuracy,8:P1}");
 Console.WriteLine($"Mean predicted quality of the routed requests {predictedQuality:P1} (target t = {router.TargetOnPredictions:P1}); realized accuracy {eccosAccuracy:P1} (α = {Alpha:P0}).");
 Console.WriteLine($"Prices now: {router.GetService<EccosPrices>()}");

@@ -17,12 +17,12 @@ internal static class FrontierPlot
         {
             Color c = palette.GetColor(color++);
             double[] hx = [.. f.Frontier.Hull.Select(p => p.Cost), report.MaxSingleModelCost];
-            double[] hy = [.. f.Frontier.Hull.Select(p => p.Success), f.Frontier.Hull[^1].Success];
+            double[] hy = [.. f.Frontier.Hull.Select(p => p.Quality), f.Frontier.Hull[^1].Quality];
             var hull = plot.Add.ScatterLine(hx, hy, c);
             hull.LineWidth = 2;
             hull.LegendText = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{f.Policy} (AIQ {f.Aiq:F3})");
             double[] px = [.. f.Frontier.Points.Select(p => p.Cost)];
-            double[] py = [.. f.Frontier.Points.Select(p => p.Success)];
+            double[] py = [.. f.Frontier.Points.Select(p => p.Quality)];
             var points = plot.Add.ScatterPoints(px, py, c);
             points.MarkerSize = 4;
         }
@@ -32,13 +32,13 @@ internal static class FrontierPlot
             CostQualityPoint p = f.Frontier.Points[0];
             bool single = f.Policy.StartsWith("single:", StringComparison.Ordinal);
             Color c = single ? Colors.Gray : palette.GetColor(color++);
-            var marker = plot.Add.Marker(p.Cost, p.Success, single ? MarkerShape.FilledCircle : MarkerShape.FilledDiamond, 8, c);
+            var marker = plot.Add.Marker(p.Cost, p.Quality, single ? MarkerShape.FilledCircle : MarkerShape.FilledDiamond, 8, c);
             if (!single)
             {
                 marker.LegendText = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{f.Policy} (AIQ {f.Aiq:F3})");
             }
 
-            var label = plot.Add.Text(single ? f.Policy["single:".Length..] : f.Policy, p.Cost, p.Success);
+            var label = plot.Add.Text(single ? f.Policy["single:".Length..] : f.Policy, p.Cost, p.Quality);
             label.LabelFontSize = 11;
             label.LabelFontColor = c;
             label.OffsetX = 6;

@@ -28,8 +28,8 @@ internal static class JsonReport
             w.WriteStartObject();
             w.WriteString("policy", run.Policy);
             Number(w, "alpha", run.Alpha);
-            Number(w, "success", run.Success);
-            Number(w, "predicted_success", run.PredictedSuccess);
+            Number(w, "success", run.Quality);
+            Number(w, "predicted_success", run.PredictedQuality);
             Number(w, "cost", run.Cost);
             w.WriteNumber("capacity_violations", run.CapacityViolations);
             w.WriteNumber("deferred", run.Deferred);
@@ -157,7 +157,7 @@ internal static class JsonReport
         {
             w.WriteStartArray();
             w.WriteNumberValue(p.Cost);
-            w.WriteNumberValue(p.Success);
+            w.WriteNumberValue(p.Quality);
             w.WriteEndArray();
         }
 

@@ -42,7 +42,7 @@ internal sealed class PredictorCatalog
         var catalog = new PredictorCatalog();
         var components = new StandardPredictors(catalog._embedderFactories);
         return catalog
-            .RegisterEmbedder(DefaultEmbedder, static (c, _) => HashingEmbeddingGenerator.Fit(c.Train.Select(r => r.Query)))
+            .RegisterEmbedder(DefaultEmbedder, static (c, _) => HashingEmbeddingGenerator.Fit(c.Train.Select(r => r.Text)))
             .RegisterEmbedder("minilm", static (_, e) => new DiskCachingEmbeddingGenerator(new MiniLMEmbeddingGenerator(), Path.Combine(e.CacheDirectory, "minilm")))
             .Register("knn", embedder => new EvaluationPredictor("knn", (c, ct) => components.KnnAsync(c, embedder, ct)))
             .Register("ml", _ => new EvaluationPredictor("ml", (c, ct) => components.MlAsync(c, ct)))

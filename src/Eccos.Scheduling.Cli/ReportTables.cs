@@ -63,14 +63,14 @@ internal static class ReportTables
             .Select(f =>
             {
                 CostQualityPoint cheapest = f.Frontier.Points[0];
-                CostQualityPoint best = f.Frontier.Points.MaxBy(p => p.Success);
+                CostQualityPoint best = f.Frontier.Points.MaxBy(p => p.Quality);
                 return new[]
                 {
                     f.Policy,
                     F(f.Aiq, 4),
                     I(f.Frontier.Points.Count),
-                    $"{Money(cheapest.Cost)} → {F(cheapest.Success, 3)}",
-                    $"{Money(best.Cost)} → {F(best.Success, 3)}",
+                    $"{Money(cheapest.Cost)} → {F(cheapest.Quality, 3)}",
+                    $"{Money(best.Cost)} → {F(best.Quality, 3)}",
                 };
             });
 
@@ -103,8 +103,8 @@ internal static class ReportTables
                 run.Lambda is { } lambda ? lambda.ToString("G3", CultureInfo.InvariantCulture) : "–",
                 run.Target is { } target ? F(target, 3) : "–",
                 run.Reachable ? "yes" : "no",
-                F(run.Success, 3),
-                F(run.PredictedSuccess, 3),
+                F(run.Quality, 3),
+                F(run.PredictedQuality, 3),
                 Money(run.Cost),
                 I(run.CapacityViolations),
                 I(run.Deferred),

@@ -41,7 +41,7 @@ internal sealed class SeedRepeats
             run.Policy,
             run.Alpha,
             run.Lambda,
-            new Spread([.. reports.Select(r => r.Runs[k].Success)]),
+            new Spread([.. reports.Select(r => r.Runs[k].Quality)]),
             new Spread([.. reports.Select(r => r.Runs[k].Cost)]),
             reports.Count(r => r.Runs[k].Reachable)))];
     }

@@ -34,10 +34,10 @@ internal static class TextFrontierPlot
             .Select(x => (x.Item1, x.Best!)),
         ];
         PolicyFrontier[] singles = [.. report.Frontiers.Where(f => f.Policy.StartsWith("single:", StringComparison.Ordinal)).Take(SingleMarks.Length)];
-        double[] shown = [.. lines.SelectMany(l => l.Frontier.Frontier.Points.Select(p => p.Success))];
+        double[] shown = [.. lines.SelectMany(l => l.Frontier.Frontier.Points.Select(p => p.Quality))];
         if (shown.Length == 0)
         {
-            shown = [.. singles.Select(s => s.Frontier.Points[0].Success)];
+            shown = [.. singles.Select(s => s.Frontier.Points[0].Quality)];
         }
 
         if (shown.Length == 0 || !(maxCost > 0))
@@ -46,7 +46,7 @@ internal static class TextFrontierPlot
         }
 
         double low = Math.Floor(shown.Min() * 20) / 20;
-        double high = Math.Max(Math.Ceiling(Math.Max(shown.Max(), singles.Select(s => s.Frontier.Points[0].Success).DefaultIfEmpty(0).Max()) * 20) / 20, low + 0.05);
+        double high = Math.Max(Math.Ceiling(Math.Max(shown.Max(), singles.Select(s => s.Frontier.Points[0].Quality).DefaultIfEmpty(0).Max()) * 20) / 20, low + 0.05);
         var grid = new char[height, width];
         for (int r = 0; r < height; r++)
         {
@@ -62,7 +62,7 @@ internal static class TextFrontierPlot
             int? previous = null;
             for (int c = 0; c < width; c++)
             {
-                double success = lines[l].Frontier.Frontier.SuccessAt(maxCost * (c + 0.5) / width);
+                double success = lines[l].Frontier.Frontier.QualityAt(maxCost * (c + 0.5) / width);
                 if (success < low)
                 {
                     previous = null;
@@ -83,9 +83,9 @@ internal static class TextFrontierPlot
         for (int s = 0; s < singles.Length; s++)
         {
             CostQualityPoint p = singles[s].Frontier.Points[0];
-            if (p.Success >= low)
+            if (p.Quality >= low)
             {
-                grid[Row(p.Success), Math.Clamp((int)(p.Cost / maxCost * width), 0, width - 1)] = SingleMarks[s];
+                grid[Row(p.Quality), Math.Clamp((int)(p.Cost / maxCost * width), 0, width - 1)] = SingleMarks[s];
             }
         }
 
@@ -123,7 +123,7 @@ internal static class TextFrontierPlot
         {
             CostQualityPoint p = singles[s].Frontier.Points[0];
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {SingleMarks[s]}  {singles[s].Policy["single:".Length..]} ({ReportTables.Money(p.Cost)}, {p.Success:F3}){(p.Success < low ? ", below the chart" : string.Empty)}"));
+                $"  {SingleMarks[s]}  {singles[s].Policy["single:".Length..]} ({ReportTables.Money(p.Cost)}, {p.Quality:F3}){(p.Quality < low ? ", below the chart" : string.Empty)}"));
         }
 
         return text.ToString();

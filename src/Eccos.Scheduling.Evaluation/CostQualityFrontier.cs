@@ -62,10 +62,10 @@ public sealed class CostQualityFrontier
         var sorted = new List<CostQualityPoint>();
         foreach (CostQualityPoint p in points)
         {
-            if (!double.IsFinite(p.Cost) || p.Cost < 0 || !double.IsFinite(p.Success))
+            if (!double.IsFinite(p.Cost) || p.Cost < 0 || !double.IsFinite(p.Quality))
             {
                 throw new ArgumentException(
-                    string.Create(CultureInfo.InvariantCulture, $"Point {sorted.Count} ({p.Cost}, {p.Success}): cost must be finite and non-negative, success finite."),
+                    string.Create(CultureInfo.InvariantCulture, $"Point {sorted.Count} ({p.Cost}, {p.Quality}): cost must be finite and non-negative, success finite."),
                     nameof(points));
             }
 
@@ -77,7 +77,7 @@ public sealed class CostQualityFrontier
             throw new ArgumentException("A frontier needs at least one point.", nameof(points));
         }
 
-        sorted.Sort(static (a, b) => a.Cost != b.Cost ? a.Cost.CompareTo(b.Cost) : a.Success.CompareTo(b.Success));
+        sorted.Sort(static (a, b) => a.Cost != b.Cost ? a.Cost.CompareTo(b.Cost) : a.Quality.CompareTo(b.Quality));
         List<CostQualityPoint> hull = UpperHull(sorted);
         return new CostQualityFrontier(sorted, hull, maxCost, Area(hull, maxCost) / maxCost);
     }
@@ -85,11 +85,11 @@ public sealed class CostQualityFrontier
     /// <summary>Evaluates the frontier at <paramref name="cost"/>: the best success reachable at that cost.</summary>
     /// <param name="cost">A cost ≥ 0.</param>
     /// <returns>The hull's success at that cost (flat right of the best point).</returns>
-    public double SuccessAt(double cost)
+    public double QualityAt(double cost)
     {
         if (cost <= 0)
         {
-            return Hull[0].Success;
+            return Hull[0].Quality;
         }
 
         for (int k = 1; k < Hull.Count; k++)
@@ -98,11 +98,11 @@ public sealed class CostQualityFrontier
             {
                 CostQualityPoint a = Hull[k - 1];
                 CostQualityPoint b = Hull[k];
-                return b.Cost == a.Cost ? b.Success : a.Success + ((b.Success - a.Success) * (cost - a.Cost) / (b.Cost - a.Cost));
+                return b.Cost == a.Cost ? b.Quality : a.Quality + ((b.Quality - a.Quality) * (cost - a.Cost) / (b.Cost - a.Cost));
             }
         }
 
-        return Hull[^1].Success;
+        return Hull[^1].Quality;
     }
 
     // Upper concave envelope of {(0,0)} ∪ points (monotone chain), cut at its highest point: past the peak the hull
@@ -114,7 +114,7 @@ public sealed class CostQualityFrontier
         {
             if (p.Cost == hull[^1].Cost)
             {
-                if (p.Success <= hull[^1].Success)
+                if (p.Quality <= hull[^1].Quality)
                 {
                     continue;
                 }
@@ -133,7 +133,7 @@ public sealed class CostQualityFrontier
         int peak = 0;
         for (int k = 1; k < hull.Count; k++)
         {
-            if (hull[k].Success > hull[peak].Success)
+            if (hull[k].Quality > hull[peak].Quality)
             {
                 peak = k;
             }
@@ -145,7 +145,7 @@ public sealed class CostQualityFrontier
 
     // > 0 when a → b → c turns left (c lies above the line a–b), so b is not on the upper hull when ≥ 0.
     private static double Cross(CostQualityPoint a, CostQualityPoint b, CostQualityPoint c) =>
-        ((b.Cost - a.Cost) * (c.Success - a.Success)) - ((b.Success - a.Success) * (c.Cost - a.Cost));
+        ((b.Cost - a.Cost) * (c.Quality - a.Quality)) - ((b.Quality - a.Quality) * (c.Cost - a.Cost));
 
     private static double Area(List<CostQualityPoint> hull, double maxCost)
     {
@@ -161,19 +161,19 @@ public sealed class CostQualityFrontier
 
             if (b.Cost > maxCost)
             {
-                double atC = a.Success + ((b.Success - a.Success) * (maxCost - a.Cost) / (b.Cost - a.Cost));
-                return area + ((a.Success + atC) * (maxCost - a.Cost) / 2);
+                double atC = a.Quality + ((b.Quality - a.Quality) * (maxCost - a.Cost) / (b.Cost - a.Cost));
+                return area + ((a.Quality + atC) * (maxCost - a.Cost) / 2);
             }
 
-            area += (a.Success + b.Success) * (b.Cost - a.Cost) / 2;
+            area += (a.Quality + b.Quality) * (b.Cost - a.Cost) / 2;
         }
 
         CostQualityPoint last = hull[^1];
-        return area + (last.Success * Math.Max(0, maxCost - last.Cost));
+        return area + (last.Quality * Math.Max(0, maxCost - last.Cost));
     }
 }
 
 /// <summary>One (cost, success) point of a policy.</summary>
 /// <param name="Cost">Total cost of the run.</param>
-/// <param name="Success">Mean realized success of the run.</param>
-public readonly record struct CostQualityPoint(double Cost, double Success);
+/// <param name="Quality">Mean realized success of the run.</param>
+public readonly record struct CostQualityPoint(double Cost, double Quality);

@@ -46,9 +46,7 @@ public sealed class EvaluationPredictor
 
 /// <summary>What a predictor is fitted on in a <see cref="ScheduleEvaluator"/> run.</summary>
 /// <remarks>
-/// Thread-safe. Embedding generators wrapped by <see cref="MeasureEmbedding"/> add their time to the run's embedding
-/// clock: whatever is embedded while a predictor predicts the test split (by it or by a component it delegates to)
-/// is reported as that predictor's embedding time, apart from the scheduling overhead.
+/// Thread-safe.
 /// </remarks>
 public sealed class PredictorFitContext
 {
@@ -83,7 +81,12 @@ public sealed class PredictorFitContext
     /// <param name="generator">The embedding generator the predictor uses.</param>
     /// <param name="embedderName">How to name the embedder in the report.</param>
     /// <returns>The wrapping generator; disposing it disposes <paramref name="generator"/>.</returns>
-    public IEmbeddingGenerator<string, Embedding<float>> MeasureEmbedding(IEmbeddingGenerator<string, Embedding<float>> generator, string embedderName)
+    /// <remarks>
+    /// Whatever is embedded while a predictor predicts the test split (by it or by a component it delegates to) is
+    /// reported as that predictor's embedding time, apart from the scheduling overhead. Internal: the eccos tool wraps
+    /// the embedders it builds.
+    /// </remarks>
+    internal IEmbeddingGenerator<string, Embedding<float>> MeasureEmbedding(IEmbeddingGenerator<string, Embedding<float>> generator, string embedderName)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentException.ThrowIfNullOrWhiteSpace(embedderName);

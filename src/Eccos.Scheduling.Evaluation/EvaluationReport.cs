@@ -67,8 +67,8 @@ public sealed class EvaluationReport
 /// <param name="Alpha">The quality target α, or <see langword="null"/> for policies without one.</param>
 /// <param name="Lambda">λ of a λ-router run, else <see langword="null"/>.</param>
 /// <param name="Target">The target the solver was given (t(α) with a target curve), or <see langword="null"/>.</param>
-/// <param name="Success">Realized success: mean recorded score of the chosen models over all test queries (a deferred query scores 0).</param>
-/// <param name="PredictedSuccess">Mean predicted quality of the chosen models over all test queries.</param>
+/// <param name="Quality">Realized success: mean recorded score of the chosen models over all test queries (a deferred query scores 0).</param>
+/// <param name="PredictedQuality">Mean predicted quality of the chosen models over all test queries.</param>
 /// <param name="Cost">Total recorded cost of the chosen calls (recorded cost, else tokens × list prices).</param>
 /// <param name="CapacityViolations">Queries assigned beyond a model's capacity, summed over batches and models.</param>
 /// <param name="Deferred">Queries left unassigned.</param>
@@ -85,8 +85,8 @@ public sealed record PolicyRun(
     double? Alpha,
     double? Lambda,
     double? Target,
-    double Success,
-    double PredictedSuccess,
+    double Quality,
+    double PredictedQuality,
     double Cost,
     int CapacityViolations,
     int Deferred,

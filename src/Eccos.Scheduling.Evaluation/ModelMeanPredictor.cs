@@ -21,7 +21,7 @@ internal sealed class ModelMeanPredictor : IPredictor
             foreach (ModelOutcome o in r.Outputs)
             {
                 sums.TryGetValue(o.Model, out var s);
-                sums[o.Model] = o.Score is { } score
+                sums[o.Model] = o.Quality is { } score
                     ? (s.Score + score, s.Graded + 1, s.Tokens + o.OutputTokens, s.Count + 1)
                     : (s.Score, s.Graded, s.Tokens + o.OutputTokens, s.Count + 1);
             }

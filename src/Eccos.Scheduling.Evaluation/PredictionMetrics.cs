@@ -71,7 +71,7 @@ public sealed record PredictionMetrics(double Auc, double MeanPerModelAuc, doubl
                     }
 
                     tokenError.Add(Math.Abs(p.OutputTokensRow(i)[j] - o.OutputTokens));
-                    if (o.Score is { } score)
+                    if (o.Quality is { } score)
                     {
                         predicted.Add(p.QualityRow(i)[j]);
                         labels.Add(score);

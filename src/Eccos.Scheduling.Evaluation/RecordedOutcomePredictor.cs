@@ -28,7 +28,7 @@ internal sealed class RecordedOutcomePredictor : IPredictor
             foreach (ModelOutcome o in record.Outputs)
             {
                 int j = p.IndexOfModel(o.Model);
-                if (j >= 0 && o.Score is { } score)
+                if (j >= 0 && o.Quality is { } score)
                 {
                     p.Set(i, j, score, o.Cost ?? models[j].CostOf(record.InputTokens, o.OutputTokens), o.OutputTokens);
                     p.EligibleRow(i)[j] = true;

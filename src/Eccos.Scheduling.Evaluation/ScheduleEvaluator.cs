@@ -414,7 +414,7 @@ public sealed class ScheduleEvaluator
 
         foreach (IGrouping<string, PolicyRun> group in runs.GroupBy(r => r.Policy, StringComparer.Ordinal))
         {
-            CostQualityPoint[] points = [.. group.Where(r => r.Reachable).Select(r => new CostQualityPoint(r.Cost, r.Success))];
+            CostQualityPoint[] points = [.. group.Where(r => r.Reachable).Select(r => new CostQualityPoint(r.Cost, r.Quality))];
             if (points.Length > 0)
             {
                 frontiers.Add(new PolicyFrontier(group.Key, CostQualityFrontier.Create(points, maxCost)));

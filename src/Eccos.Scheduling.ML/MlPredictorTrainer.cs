@@ -115,7 +115,7 @@ public sealed class MlPredictorTrainer
                 throw new ArgumentException($"Record {i} is null.", nameof(training));
             }
 
-            Check(r.Query is not null, i, r, "has null query text");
+            Check(r.Text is not null, i, r, "has null query text");
             Check(r.InputTokens >= 0, i, r, string.Create(CultureInfo.InvariantCulture, $"has {r.InputTokens} input tokens; they must not be negative"));
             Check(r.Outputs is not null, i, r, "has null outputs");
             if (r.Task is not null)
@@ -163,14 +163,14 @@ public sealed class MlPredictorTrainer
                 }
 
                 Check(seen.Add(j), i, r, $"lists model '{o.Model}' twice");
-                Check(o.Score is null || (double.IsFinite(o.Score.Value) && o.Score.Value is >= 0 and <= 1), i, r,
-                    string.Create(CultureInfo.InvariantCulture, $"model '{o.Model}': score {o.Score} must lie in [0, 1]"));
+                Check(o.Quality is null || (double.IsFinite(o.Quality.Value) && o.Quality.Value is >= 0 and <= 1), i, r,
+                    string.Create(CultureInfo.InvariantCulture, $"model '{o.Model}': score {o.Quality} must lie in [0, 1]"));
                 Check(o.OutputTokens >= 0, i, r,
                     string.Create(CultureInfo.InvariantCulture, $"model '{o.Model}': {o.OutputTokens} output tokens must not be negative"));
-                outcomes.Add(new TrainingOutcome(j, o.Score, MathF.Log(1 + o.OutputTokens)));
+                outcomes.Add(new TrainingOutcome(j, o.Quality, MathF.Log(1 + o.OutputTokens)));
             }
 
-            queries[i] = new TrainingQuery(r.Query, r.InputTokens, r.Task is null ? -1 : taskIndex[r.Task], folds[i], [.. outcomes]);
+            queries[i] = new TrainingQuery(r.Text, r.InputTokens, r.Task is null ? -1 : taskIndex[r.Task], folds[i], [.. outcomes]);
         }
 
         return new Prepared(names, tasks, queries);

@@ -70,7 +70,7 @@ public class DefaultSolverRegistryTests
             Assert.That(report.Runs.Select(r => r.CapacityViolations), Is.All.Zero);
             foreach (PolicyRun run in report.Runs.Where(r => r.Policy == "eccos:task-mean" && r.Reachable))
             {
-                Assert.That(run.PredictedSuccess, Is.GreaterThanOrEqualTo(run.Target!.Value - 1e-6), "the Lagrangian solver meets the target it was given");
+                Assert.That(run.PredictedQuality, Is.GreaterThanOrEqualTo(run.Target!.Value - 1e-6), "the Lagrangian solver meets the target it was given");
             }
         });
     }

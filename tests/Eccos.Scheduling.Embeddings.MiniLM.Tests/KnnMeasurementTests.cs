@@ -35,8 +35,8 @@ public class KnnMeasurementTests
         using IEmbeddingGenerator<string, Embedding<float>> embedder = new MiniLMEmbeddingGenerator().AsBuilder().UseDiskCache(CacheDirectory).Build();
 
         // Semantics on real prompts: the nearest stored questions mostly share the query's subject (chance is ~1/14).
-        GeneratedEmbeddings<Embedding<float>> stored = await embedder.GenerateAsync([.. trainSample.Select(r => r.Query)]);
-        GeneratedEmbeddings<Embedding<float>> queries = await embedder.GenerateAsync([.. testSample.Select(r => r.Query)]);
+        GeneratedEmbeddings<Embedding<float>> stored = await embedder.GenerateAsync([.. trainSample.Select(r => r.Text)]);
+        GeneratedEmbeddings<Embedding<float>> queries = await embedder.GenerateAsync([.. testSample.Select(r => r.Text)]);
         const int Neighbours = 5;
         int sameTask = 0;
         for (int q = 0; q < testSample.Length; q++)
@@ -68,15 +68,15 @@ public class KnnMeasurementTests
         (IReadOnlyList<OutcomeRecord> train, IReadOnlyList<OutcomeRecord> test) = dataset.Split();
         IReadOnlyList<ModelProfile> models = dataset.Catalog.Models;
         using var naive = new HashingEmbeddingGenerator(new HashingEmbeddingGeneratorOptions { MaxWordNGram = 2, CharNGramWeight = 0.5f });
-        using HashingEmbeddingGenerator hashing = HashingEmbeddingGenerator.Fit(train.Select(r => r.Query));
-        using HashingEmbeddingGenerator idf = HashingEmbeddingGenerator.Fit(train.Select(r => r.Query), new HashingEmbeddingGeneratorOptions { UseIdf = true });
-        using HashingEmbeddingGenerator wide = HashingEmbeddingGenerator.Fit(train.Select(r => r.Query), new HashingEmbeddingGeneratorOptions { Dimensions = 4096 });
+        using HashingEmbeddingGenerator hashing = HashingEmbeddingGenerator.Fit(train.Select(r => r.Text));
+        using HashingEmbeddingGenerator idf = HashingEmbeddingGenerator.Fit(train.Select(r => r.Text), new HashingEmbeddingGeneratorOptions { UseIdf = true });
+        using HashingEmbeddingGenerator wide = HashingEmbeddingGenerator.Fit(train.Select(r => r.Text), new HashingEmbeddingGeneratorOptions { Dimensions = 4096 });
         using var miniLM = new MiniLMEmbeddingGenerator();
 
         // All embeddings once: MiniLM through the disk cache, then everything from memory.
         var sw = Stopwatch.StartNew();
         using var miniLMCached = new MemoryEmbeddingGenerator(miniLM.AsBuilder().UseDiskCache(CacheDirectory).Build());
-        await miniLMCached.GenerateAsync([.. train.Concat(test).Select(r => r.Query)]);
+        await miniLMCached.GenerateAsync([.. train.Concat(test).Select(r => r.Text)]);
         TestContext.Progress.WriteLine($"MiniLM embeddings ready in {sw.Elapsed.TotalSeconds:F0} s (cache: {CacheDirectory})");
 
         var rows = new List<string>

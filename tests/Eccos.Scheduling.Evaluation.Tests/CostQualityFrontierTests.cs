@@ -13,8 +13,8 @@ public class CostQualityFrontierTests
         {
             Assert.That(f.Aiq, Is.EqualTo(0.375).Within(1e-12));
             Assert.That(f.Hull, Is.EqualTo(new[] { P(0, 0), P(1, 0.5) }));
-            Assert.That(f.SuccessAt(0.5), Is.EqualTo(0.25).Within(1e-12));
-            Assert.That(f.SuccessAt(10), Is.EqualTo(0.5));
+            Assert.That(f.QualityAt(0.5), Is.EqualTo(0.25).Within(1e-12));
+            Assert.That(f.QualityAt(10), Is.EqualTo(0.5));
         });
     }
 
@@ -81,22 +81,22 @@ public class CostQualityFrontierTests
             for (int k = 1; k < h.Count; k++)
             {
                 Assert.That(h[k].Cost, Is.GreaterThan(h[k - 1].Cost), "costs increase");
-                Assert.That(h[k].Success, Is.GreaterThanOrEqualTo(h[k - 1].Success), "non-decreasing");
+                Assert.That(h[k].Quality, Is.GreaterThanOrEqualTo(h[k - 1].Quality), "non-decreasing");
                 if (k >= 2)
                 {
-                    double s1 = (h[k - 1].Success - h[k - 2].Success) / (h[k - 1].Cost - h[k - 2].Cost);
-                    double s2 = (h[k].Success - h[k - 1].Success) / (h[k].Cost - h[k - 1].Cost);
+                    double s1 = (h[k - 1].Quality - h[k - 2].Quality) / (h[k - 1].Cost - h[k - 2].Cost);
+                    double s2 = (h[k].Quality - h[k - 1].Quality) / (h[k].Cost - h[k - 1].Cost);
                     Assert.That(s2, Is.LessThan(s1 + 1e-12), "concave: slopes decrease");
                 }
             }
 
             foreach (CostQualityPoint p in points)
             {
-                Assert.That(f.SuccessAt(p.Cost), Is.GreaterThanOrEqualTo(p.Success - 1e-12), "every point is under the frontier");
+                Assert.That(f.QualityAt(p.Cost), Is.GreaterThanOrEqualTo(p.Quality - 1e-12), "every point is under the frontier");
             }
 
             Assert.That(h.Skip(1), Is.SubsetOf(points), "vertices are the policy's own points");
-            Assert.That(f.Aiq, Is.InRange(0, points.Max(p => p.Success) + 1e-12));
+            Assert.That(f.Aiq, Is.InRange(0, points.Max(p => p.Quality) + 1e-12));
         }
     }
 

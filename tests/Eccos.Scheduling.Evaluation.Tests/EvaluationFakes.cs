@@ -9,7 +9,7 @@ internal sealed class TaskMeanPredictor : IPredictor
     {
         foreach (var g in train.SelectMany(r => r.Outputs.Select(o => (r.Task, o))).GroupBy(x => (x.Task, x.o.Model)))
         {
-            _means[g.Key] = (g.Average(x => x.o.Score ?? 0), g.Average(x => (double)x.o.OutputTokens));
+            _means[g.Key] = (g.Average(x => x.o.Quality ?? 0), g.Average(x => (double)x.o.OutputTokens));
         }
     }
 

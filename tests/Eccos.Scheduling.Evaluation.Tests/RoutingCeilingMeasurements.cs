@@ -29,7 +29,7 @@ public class RoutingCeilingMeasurements
         EvaluationPredictor[] predictors =
         [
             new("task-prior", (c, _) => ValueTask.FromResult<IPredictor>(TaskPriorPredictor.Fit(c.Train))),
-            new("knn", async (c, ct) => await KnnPredictor.CreateAsync(c.Train, HashingEmbeddingGenerator.Fit(c.Train.Select(r => r.Query)), cancellationToken: ct)),
+            new("knn", async (c, ct) => await KnnPredictor.CreateAsync(c.Train, HashingEmbeddingGenerator.Fit(c.Train.Select(r => r.Text)), cancellationToken: ct)),
             new("hindsight", (c, _) => ValueTask.FromResult<IPredictor>(new HindsightDifficultyPredictor(c.Train, byId))),
         ];
         var options = new EvaluationOptions
@@ -50,7 +50,7 @@ public class RoutingCeilingMeasurements
         foreach (PolicyRun run in report.Runs.Where(r => r.Policy.StartsWith("eccos:", StringComparison.Ordinal) && r.Alpha >= 0.6 && r.Alpha <= 0.75))
         {
             TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{run.Policy} α={run.Alpha:F3} t={run.Target:F3} reachable={run.Reachable} success={run.Success:F4} predicted={run.PredictedSuccess:F4} cost={run.Cost:F3}"));
+                $"{run.Policy} α={run.Alpha:F3} t={run.Target:F3} reachable={run.Reachable} success={run.Quality:F4} predicted={run.PredictedQuality:F4} cost={run.Cost:F3}"));
         }
 
         Assert.Multiple(() =>
@@ -79,10 +79,10 @@ public class RoutingCeilingMeasurements
             foreach (OutcomeRecord r in train)
             {
                 int bin = Bin(r);
-                foreach (ModelOutcome o in r.Outputs.Where(o => o.Score is not null))
+                foreach (ModelOutcome o in r.Outputs.Where(o => o.Quality is not null))
                 {
                     (double sum, int count) = _cells.GetValueOrDefault((r.Task, bin, o.Model));
-                    _cells[(r.Task, bin, o.Model)] = (sum + o.Score!.Value, count + 1);
+                    _cells[(r.Task, bin, o.Model)] = (sum + o.Quality!.Value, count + 1);
                 }
             }
         }
@@ -106,7 +106,7 @@ public class RoutingCeilingMeasurements
 
         private static int Bin(OutcomeRecord r)
         {
-            double[] others = [.. r.Outputs.Where(o => o.Score is not null && !Gemini.Contains(o.Model)).Select(o => o.Score!.Value)];
+            double[] others = [.. r.Outputs.Where(o => o.Quality is not null && !Gemini.Contains(o.Model)).Select(o => o.Quality!.Value)];
             double difficulty = others.Length == 0 ? 0.5 : others.Average();
             int bin = 0;
             while (bin < BinEdges.Length && difficulty >= BinEdges[bin])

@@ -26,18 +26,18 @@ public class ScheduleEvaluatorTests
         double score = 0, cost = 0;
         foreach (OutcomeRecord r in data.Records.Where(r => r.Split == "test"))
         {
-            double best = r.Outputs.Max(o => o.Score!.Value);
+            double best = r.Outputs.Max(o => o.Quality!.Value);
             score += best;
-            cost += r.Outputs.Where(o => o.Score == best).Min(o => data.Catalog.Find(o.Model)!.CostOf(r.InputTokens, o.OutputTokens));
+            cost += r.Outputs.Where(o => o.Quality == best).Min(o => data.Catalog.Find(o.Model)!.CostOf(r.InputTokens, o.OutputTokens));
         }
 
         PolicyRun oracle = report.Runs.Single(r => r.Policy == "oracle");
         Assert.Multiple(() =>
         {
             Assert.That(report.TestQueries, Is.EqualTo(200));
-            Assert.That(oracle.Success, Is.EqualTo(score / 200).Within(1e-12));
+            Assert.That(oracle.Quality, Is.EqualTo(score / 200).Within(1e-12));
             Assert.That(oracle.Cost, Is.EqualTo(cost).Within(1e-12));
-            Assert.That(oracle.PredictedSuccess, Is.EqualTo(oracle.Success).Within(1e-12), "the oracle's predictions are the records");
+            Assert.That(oracle.PredictedQuality, Is.EqualTo(oracle.Quality).Within(1e-12), "the oracle's predictions are the records");
             Assert.That(oracle.Alpha, Is.Null);
             Assert.That(oracle.CapacityViolations, Is.Zero);
         });
@@ -83,9 +83,9 @@ public class ScheduleEvaluatorTests
             foreach (PolicyRun run in eccos)
             {
                 Assert.That(run.Reachable, Is.True);
-                Assert.That(run.PredictedSuccess, Is.GreaterThanOrEqualTo(run.Target!.Value - 1e-9), "the solver meets the target it was given");
-                Assert.That(run.Success, Is.GreaterThanOrEqualTo(run.Alpha!.Value - 0.015), "the calibrated target makes the realized success reach α");
-                Assert.That(run.Success, Is.EqualTo(run.PredictedSuccess).Within(0.05), $"α = {run.Alpha}");
+                Assert.That(run.PredictedQuality, Is.GreaterThanOrEqualTo(run.Target!.Value - 1e-9), "the solver meets the target it was given");
+                Assert.That(run.Quality, Is.GreaterThanOrEqualTo(run.Alpha!.Value - 0.015), "the calibrated target makes the realized success reach α");
+                Assert.That(run.Quality, Is.EqualTo(run.PredictedQuality).Within(0.05), $"α = {run.Alpha}");
             }
 
             Assert.That(eccos.Select(r => r.Cost), Is.Ordered.Ascending, "a higher target costs more");
@@ -123,7 +123,7 @@ public class ScheduleEvaluatorTests
         {
             Assert.That(c.UnreachableBatches, Is.EqualTo(5), "every test batch of 60 falls short of t(α) in prediction");
             Assert.That(c.Reachable, Is.True, "the held-out replay certified α; the batches get the most capable models");
-            Assert.That(c.Success, Is.GreaterThanOrEqualTo(0.85 - 0.015), "and the realized success bears the certificate out");
+            Assert.That(c.Quality, Is.GreaterThanOrEqualTo(0.85 - 0.015), "and the realized success bears the certificate out");
             Assert.That(d.UnreachableBatches, Is.EqualTo(5));
             Assert.That(d.Reachable, Is.False, "without calibration the solver's verdict on α itself stands");
         });
@@ -208,13 +208,13 @@ public class ScheduleEvaluatorTests
             {
                 Assert.That(run.Reachable, Is.True, $"α = {run.Alpha}");
                 Assert.That(run.Target, Is.GreaterThan(run.Alpha!.Value + 0.05), "t(α) corrects the optimism");
-                Assert.That(run.Success, Is.GreaterThanOrEqualTo(run.Alpha.Value - 0.015), $"α = {run.Alpha}");
+                Assert.That(run.Quality, Is.GreaterThanOrEqualTo(run.Alpha.Value - 0.015), $"α = {run.Alpha}");
             }
 
             foreach (PolicyRun run in raw.Runs)
             {
                 Assert.That(run.Target, Is.EqualTo(run.Alpha));
-                Assert.That(run.Success, Is.LessThan(run.Alpha!.Value - 0.05), $"uncalibrated α = {run.Alpha} falls short");
+                Assert.That(run.Quality, Is.LessThan(run.Alpha!.Value - 0.05), $"uncalibrated α = {run.Alpha} falls short");
             }
         });
     }
@@ -234,7 +234,7 @@ public class ScheduleEvaluatorTests
             Assert.That(oracle.Deferred, Is.EqualTo(expected));
             Assert.That(report.Runs.Where(r => r.Policy == "eccos:task-mean").Select(r => r.Deferred), Is.All.EqualTo(expected));
             Assert.That(report.Runs.Select(r => r.CapacityViolations), Is.All.Zero);
-            Assert.That(oracle.Success, Is.LessThanOrEqualTo((200.0 - expected) / 200), "deferred queries score 0");
+            Assert.That(oracle.Quality, Is.LessThanOrEqualTo((200.0 - expected) / 200), "deferred queries score 0");
         });
     }
 
@@ -379,7 +379,7 @@ public class ScheduleEvaluatorTests
             {
                 Assert.That(run.Reachable, Is.True, $"α = {run.Alpha}");
                 Assert.That(run.Target, Is.GreaterThan(run.Alpha!.Value + 0.05), "t(α) corrects the optimism");
-                Assert.That(run.Success, Is.GreaterThanOrEqualTo(run.Alpha.Value - 0.015), $"α = {run.Alpha}");
+                Assert.That(run.Quality, Is.GreaterThanOrEqualTo(run.Alpha.Value - 0.015), $"α = {run.Alpha}");
             }
         });
     }

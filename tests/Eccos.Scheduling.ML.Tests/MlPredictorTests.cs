@@ -39,7 +39,7 @@ public sealed class MlPredictorTests
             Assert.That(verboseTokens, Is.GreaterThan(5 * strongTokens), "the verbose model answers longer");
             Assert.That(metrics.OutputTokensMae, Is.LessThan(60), "length error");
         });
-        p.Validate();
+        Predictions.AssertValid(p);
     }
 
     [Test]
@@ -72,7 +72,7 @@ public sealed class MlPredictorTests
         MlPredictor predictor = _train.Take(8).TrainMlPredictor(SyntheticOutcomes.Models, options);
         PredictionMatrix p = await predictor.PredictAsync(Queries(_test.Take(5)), SyntheticOutcomes.Models);
 
-        Assert.That(() => p.Validate(), Throws.Nothing);
+        Predictions.AssertValid(p);
     }
 
     [TestCase(1)]
@@ -82,7 +82,7 @@ public sealed class MlPredictorTests
         MlPredictor predictor = _train.Take(count).TrainMlPredictor(SyntheticOutcomes.Models);
         PredictionMatrix p = await predictor.PredictAsync(Queries(_test.Take(5)), SyntheticOutcomes.Models);
 
-        Assert.That(() => p.Validate(), Throws.Nothing);
+        Predictions.AssertValid(p);
     }
 
     [Test]
@@ -226,7 +226,7 @@ public sealed class MlPredictorTests
 
         PredictionMatrix p = await _predictor.PredictAsync(queries, models);
 
-        double poolRate = _train.SelectMany(r => r.Outputs).Average(o => o.Score!.Value);
+        double poolRate = _train.SelectMany(r => r.Outputs).Average(o => o.Quality!.Value);
         Assert.Multiple(() =>
         {
             for (int i = 0; i < queries.Length; i++)
@@ -242,7 +242,7 @@ public sealed class MlPredictorTests
             var physics = Enumerable.Range(0, queries.Length).Where(i => queries[i].Task == "physics").Select(i => p.QualityRow(i)[1]).Distinct();
             Assert.That(physics.Count(), Is.EqualTo(1));
         });
-        p.Validate();
+        Predictions.AssertValid(p);
     }
 
     [Test]
@@ -252,19 +252,19 @@ public sealed class MlPredictorTests
 
         PredictionMatrix p = await _predictor.PredictAsync(queries, SyntheticOutcomes.Models);
 
-        Assert.That(() => p.Validate(), Throws.Nothing);
+        Predictions.AssertValid(p);
         Assert.That(p.QueryCount, Is.EqualTo(2));
     }
 
     [Test]
     public async Task Training_without_any_text_still_works()
     {
-        List<OutcomeRecord> textless = [.. _train.Take(200).Select(r => r with { Query = string.Empty })];
+        List<OutcomeRecord> textless = [.. _train.Take(200).Select(r => r with { Text = string.Empty })];
 
         MlPredictor predictor = textless.TrainMlPredictor(SyntheticOutcomes.Models, new MlPredictorOptions { NumberOfTrees = 20 });
         PredictionMatrix p = await predictor.PredictAsync(Queries(_test.Take(10)), SyntheticOutcomes.Models);
 
-        Assert.That(() => p.Validate(), Throws.Nothing);
+        Predictions.AssertValid(p);
     }
 
     [Test]
@@ -475,7 +475,7 @@ public sealed class MlPredictorTests
         int count = 0;
         for (int i = 0; i < records.Count; i++)
         {
-            if (records[i].Query.Contains("tricky", StringComparison.Ordinal) == tricky)
+            if (records[i].Text.Contains("tricky", StringComparison.Ordinal) == tricky)
             {
                 foreach (double q in p.QualityRow(i))
                 {

@@ -51,7 +51,7 @@ public class KnnRouterOverheadBenchmarks : IDisposable
                 [.. profiles.Select((p, j) => new ModelOutcome(p.Name, random.NextDouble() < 0.4 + (0.04 * j) ? 1 : 0, random.Next(20, 400)))]));
         }
 
-        _embedder = HashingEmbeddingGenerator.Fit(history.Select(r => r.Query));
+        _embedder = HashingEmbeddingGenerator.Fit(history.Select(r => r.Text));
         KnnPredictor predictor = _predictor = KnnPredictor.CreateAsync(history, _embedder, new KnnPredictorOptions { Search = Search }).GetAwaiter().GetResult();
         var builder = new EccosBuilder().UsePredictor(predictor, learnFromTraffic: false).UseSolver(new LagrangianAssignmentSolver()).WithQualityTarget(0.7);
         foreach (ModelProfile p in profiles)

@@ -40,9 +40,9 @@ public class SchedulingOverheadBenchmarks
         }
         else
         {
-            HashingEmbeddingGenerator hashing = HashingEmbeddingGenerator.Fit(train.Select(r => r.Query));
+            HashingEmbeddingGenerator hashing = HashingEmbeddingGenerator.Fit(train.Select(r => r.Text));
             var precomputed = new PrecomputedEmbeddings(hashing);
-            await precomputed.GenerateAsync(train.Select(r => r.Query).Concat(_queries.Select(q => q.Text)));
+            await precomputed.GenerateAsync(train.Select(r => r.Text).Concat(_queries.Select(q => q.Text)));
             _predictor = await KnnPredictor.CreateAsync(train, precomputed);
         }
 

@@ -11,7 +11,7 @@ namespace Eccos.Scheduling;
 /// <remarks>
 /// A new matrix has quality 0, cost 0, output tokens 0 and every pair eligible. The spans expose the storage itself so
 /// that predictors and solvers work without copies. Not thread-safe for writes; concurrent reads are safe once
-/// filled. Call <see cref="Validate"/> (solvers do) to get an <see cref="ArgumentException"/> naming the first bad value.
+/// filled. Solvers and the router check every value and name the first bad one in an <see cref="ArgumentException"/>.
 /// </remarks>
 public sealed class PredictionMatrix
 {
@@ -149,7 +149,7 @@ public sealed class PredictionMatrix
     /// </summary>
     /// <param name="paramName">The argument name to report in the exception.</param>
     /// <exception cref="ArgumentException">The first bad value, naming the query index, the model and the problem.</exception>
-    public void Validate(string paramName = "predictions")
+    internal void Validate(string paramName = "predictions")
     {
         if (_quality.Length == 0 || (AllInRange() && EveryRowHasAnEligibleModel()))
         {

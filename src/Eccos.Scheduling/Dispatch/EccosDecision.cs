@@ -81,9 +81,6 @@ public sealed class EccosDecision
     /// <summary>Gets every try, in order; the last one succeeded unless <see cref="Model"/> is <see langword="null"/>.</summary>
     public IReadOnlyList<EccosAttempt> Attempts { get; }
 
-    /// <summary>Gets the candidate entry of the model that served the request, if it was scored.</summary>
-    public EccosCandidate? Chosen => Model is null ? null : Candidates.FirstOrDefault(c => string.Equals(c.Model, Model, StringComparison.Ordinal));
-
     /// <inheritdoc />
     public override string ToString() =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -100,7 +97,7 @@ public sealed class EccosDecision
 /// </remarks>
 public sealed class EccosPrices
 {
-    internal EccosPrices(double qualityPrice, double[] capacityPrices, int windowSize, IReadOnlyList<string> models, DateTimeOffset solvedAt, AssignmentStatus? status, TimeSpan solveDuration)
+    internal EccosPrices(double qualityPrice, double[] capacityPrices, int windowSize, IReadOnlyList<string> models, DateTimeOffset solvedAt, AssignmentStatus status, TimeSpan solveDuration)
     {
         QualityPrice = qualityPrice;
         CapacityPricesArray = capacityPrices;
@@ -126,8 +123,8 @@ public sealed class EccosPrices
     /// <summary>Gets when the solve finished.</summary>
     public DateTimeOffset SolvedAt { get; }
 
-    /// <summary>Gets how the solver ended; <see langword="null"/> when no solver was configured and λ was found by bisection alone.</summary>
-    public AssignmentStatus? Status { get; }
+    /// <summary>Gets how the solve ended.</summary>
+    public AssignmentStatus Status { get; }
 
     /// <summary>Gets how long the solve took.</summary>
     public TimeSpan SolveDuration { get; }

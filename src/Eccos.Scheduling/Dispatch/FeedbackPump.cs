@@ -105,7 +105,7 @@ internal sealed class FeedbackPump : IAsyncDisposable
         if (score is not null && item.Served >= 0)
         {
             outputs = (ModelOutcome[])outputs.Clone();
-            outputs[item.Served] = outputs[item.Served] with { Score = score };
+            outputs[item.Served] = outputs[item.Served] with { Quality = score };
         }
 
         string id = item.Query.Id ?? item.ResponseId ?? Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture);

@@ -71,7 +71,7 @@ public static class KnnEccosBuilderExtensions
         IEmbeddingGenerator<string, Embedding<float>> generator;
         if (embeddingGenerator is null)
         {
-            generator = owned = HashingEmbeddingGenerator.Fit(records.Select(r => r.Query));
+            generator = owned = HashingEmbeddingGenerator.Fit(records.Select(r => r.Text));
         }
         else
         {

@@ -150,14 +150,14 @@ public sealed class OutcomeLogWriter : IOutcomeSink, IAsyncDisposable, IDisposab
             json.WriteString("timestamp"u8, ts);
         }
 
-        json.WriteString("query"u8, record.Query);
+        json.WriteString("query"u8, record.Text);
         json.WriteNumber("input_tokens"u8, record.InputTokens);
         json.WriteStartArray("outputs"u8);
         foreach (ModelOutcome o in record.Outputs)
         {
             json.WriteStartObject();
             json.WriteString("model"u8, o.Model);
-            if (o.Score is { } score)
+            if (o.Quality is { } score)
             {
                 json.WriteNumber("score"u8, score);
             }

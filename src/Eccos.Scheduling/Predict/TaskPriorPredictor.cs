@@ -82,7 +82,7 @@ public sealed class TaskPriorPredictor : IPredictor, IOutcomeSink
                 throw new ArgumentException($"Record '{record.Id}': an output is null.", nameof(record));
             }
 
-            if (o.Score is { } s && !(s >= 0 && s <= 1))
+            if (o.Quality is { } s && !(s >= 0 && s <= 1))
             {
                 throw new ArgumentException(
                     string.Create(CultureInfo.InvariantCulture, $"Record '{record.Id}', model '{o.Model}': score {s} must be a number in [0, 1]."),
@@ -110,8 +110,8 @@ public sealed class TaskPriorPredictor : IPredictor, IOutcomeSink
                     _models.Add(o.Model, group);
                 }
 
-                group.Add(record.Task, o.Score, record.InputTokens, o.OutputTokens);
-                _pool.Add(record.Task, o.Score, record.InputTokens, o.OutputTokens);
+                group.Add(record.Task, o.Quality, record.InputTokens, o.OutputTokens);
+                _pool.Add(record.Task, o.Quality, record.InputTokens, o.OutputTokens);
             }
 
             Interlocked.Increment(ref _records);

@@ -88,7 +88,7 @@ public sealed class OutcomeReplay
             bool any = false;
             foreach (ModelOutcome o in record.Outputs)
             {
-                if (o.Score is { } s && o.Error is null && index.TryGetValue(o.Model, out int j))
+                if (o.Quality is { } s && o.Error is null && index.TryGetValue(o.Model, out int j))
                 {
                     score[j] = s;
                     cost[j] = o.Cost ?? models[j].CostOf(record.InputTokens, o.OutputTokens);

@@ -24,7 +24,7 @@ public class EccosChatClientTests
             Assert.That(decision.Reason, Is.EqualTo(EccosRouteReason.Scheduled));
             Assert.That(decision.Prices, Is.Null);
             Assert.That(decision.Candidates.Select(c => c.Model), Is.EqualTo(Seq("cheap", "mid", "strong")));
-            Assert.That(decision.Chosen!.PredictedQuality, Is.EqualTo(0.8));
+            Assert.That(decision.Candidates.Single(c => c.Model == decision.Model).PredictedQuality, Is.EqualTo(0.8));
             Assert.That(decision.Attempts, Has.Count.EqualTo(1));
             Assert.That(decision.Attempts[0].Error, Is.Null);
         });
@@ -55,7 +55,7 @@ public class EccosChatClientTests
             Assert.That(0.01 - (perQuery * 0.8), Is.LessThanOrEqualTo(0.001 - (perQuery * 0.5)).Within(1e-9));
             Assert.That(decision.Model, Is.EqualTo("mid"));
             Assert.That(decision.Prices, Is.SameAs(prices));
-            Assert.That(decision.Chosen!.Score, Is.EqualTo(0.01 - (perQuery * 0.8)).Within(1e-12));
+            Assert.That(decision.Candidates.Single(c => c.Model == decision.Model).Score, Is.EqualTo(0.01 - (perQuery * 0.8)).Within(1e-12));
             Assert.That(cheap.Calls, Is.Zero);
         });
     }

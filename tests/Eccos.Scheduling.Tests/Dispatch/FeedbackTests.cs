@@ -33,7 +33,7 @@ public class FeedbackTests
         {
             Assert.That(record.Id, Is.EqualTo("q-17"));
             Assert.That(record.Task, Is.EqualTo("math"));
-            Assert.That(record.Query, Is.EqualTo("What is 2 + 2?"));
+            Assert.That(record.Text, Is.EqualTo("What is 2 + 2?"));
             Assert.That(record.InputTokens, Is.EqualTo(31));
             Assert.That(record.Timestamp, Is.EqualTo(time.GetUtcNow()));
             Assert.That(outcome.Model, Is.EqualTo("mid"));
@@ -41,7 +41,7 @@ public class FeedbackTests
             Assert.That(outcome.Cost, Is.EqualTo(Pools.Mid.CostOf(31, 2)).Within(1e-15));
             Assert.That(outcome.LatencyMs, Is.EqualTo(250).Within(1e-6));
             Assert.That(outcome.Error, Is.Null);
-            Assert.That(outcome.Score, Is.Null);
+            Assert.That(outcome.Quality, Is.Null);
         });
     }
 
@@ -97,8 +97,8 @@ public class FeedbackTests
         OutcomeRecord[] records = [.. sink.Records];
         Assert.Multiple(() =>
         {
-            Assert.That(records[0].Outputs.Single().Score, Is.EqualTo(0.75));
-            Assert.That(records[1].Outputs.Single().Score, Is.Null);
+            Assert.That(records[0].Outputs.Single().Quality, Is.EqualTo(0.75));
+            Assert.That(records[1].Outputs.Single().Quality, Is.Null);
             Assert.That(seen!.Response.Text, Is.EqualTo("answer from mid"), "streamed answers are assembled for the signal");
             Assert.That(seen.Model, Is.EqualTo("mid"));
             Assert.That(collector.GetSnapshot().Any(r => r.Level == LogLevel.Warning && r.Id.Id == 10 && r.Exception!.Message.Contains("returned 2", StringComparison.Ordinal)), Is.True);

@@ -63,7 +63,8 @@ public class LagrangianPricingTests
         for (int i = 0; i < N; i++)
         {
             ChatResponse r = await router.GetResponseAsync("live " + i).Within();
-            sum += ((EccosDecision)r.AdditionalProperties![EccosDecision.PropertyKey]!).Chosen!.PredictedQuality;
+            var d = (EccosDecision)r.AdditionalProperties![EccosDecision.PropertyKey]!;
+            sum += d.Candidates.Single(c => c.Model == d.Model).PredictedQuality;
         }
 
         Assert.Multiple(() =>

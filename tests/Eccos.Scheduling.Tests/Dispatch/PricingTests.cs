@@ -49,7 +49,7 @@ public class PricingTests
     {
         double[] quality = [0.5, 0.8, 0.95], cost = [0.001, 0.01, 0.05];
         bool[] eligible = [true, true, true];
-        var prices = new EccosPrices(0.5, [0, 0, 0.1], 10, ["cheap", "mid", "strong"], DateTimeOffset.UnixEpoch, null, TimeSpan.Zero);
+        var prices = new EccosPrices(0.5, [0, 0, 0.1], 10, ["cheap", "mid", "strong"], DateTimeOffset.UnixEpoch, AssignmentStatus.Optimal, TimeSpan.Zero);
         double[] scores = new double[3];
         Pricing.Score(quality, cost, eligible, prices, scores);
 

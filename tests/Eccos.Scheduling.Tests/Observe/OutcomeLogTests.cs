@@ -75,9 +75,9 @@ public class OutcomeLogTests
         Assert.Multiple(() =>
         {
             Assert.That(back[0].Outputs, Is.EqualTo(records[0].Outputs));
-            Assert.That(back[1].Query, Is.EqualTo(records[1].Query));
+            Assert.That(back[1].Text, Is.EqualTo(records[1].Text));
             Assert.That(back[1].Timestamp, Is.EqualTo(records[1].Timestamp));
-            Assert.That(back[1].Outputs[0].Score, Is.Null);
+            Assert.That(back[1].Outputs[0].Quality, Is.Null);
             Assert.That(back[1].Outputs[0].LatencyMs, Is.EqualTo(120.5));
             Assert.That(back[1].Outputs[1].Error, Is.EqualTo("timeout"));
         });

@@ -133,7 +133,7 @@ public class QualityTargetCurveFitTests
         Assert.That((await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => QualityTargetCurve.FitAsync(p, s, data.Records, data.Models, new() { Margin = -0.1 })))!.Message, Does.Contain("Margin"));
         Assert.That((await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => QualityTargetCurve.FitAsync(p, s, data.Records, data.Models, new() { MinAlpha = 0.9, MaxAlpha = 0.5 })))!.Message, Does.Contain("MaxAlpha"));
         Assert.That((await Assert.ThrowsAsync<ArgumentException>(() => QualityTargetCurve.FitAsync(p, s, data.Records, data.Models, new() { Capacities = [1] })))!.Message, Does.Contain("Capacities"));
-        var ungraded = data.Records.Select(r => r with { Outputs = [.. r.Outputs.Select(o => o with { Score = null })] }).ToList();
+        var ungraded = data.Records.Select(r => r with { Outputs = [.. r.Outputs.Select(o => o with { Quality = null })] }).ToList();
         Assert.That((await Assert.ThrowsAsync<ArgumentException>(() => QualityTargetCurve.FitAsync(p, s, ungraded, data.Models)))!.ParamName, Is.EqualTo("validation"));
         Assert.That(async () => await QualityTargetCurve.FitAsync(p, s, data.Records, data.Models, cancellationToken: new CancellationToken(true)), Throws.InstanceOf<OperationCanceledException>());
     }

@@ -85,7 +85,7 @@ internal sealed class ValidationPairs
                     record.Add(start + i);
                     model.Add(j);
                     quality.Add(p.QualityRow(i)[j]);
-                    score.Add(o.Score ?? double.NaN);
+                    score.Add(o.Quality ?? double.NaN);
                     tokens.Add(p.OutputTokensRow(i)[j]);
                     actual.Add(o.OutputTokens);
                     input.Add(r.InputTokens);

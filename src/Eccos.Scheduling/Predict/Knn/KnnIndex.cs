@@ -103,7 +103,7 @@ internal sealed class KnnIndex
                 for (int o = 0; o < outputs.Count; o++)
                 {
                     ModelOutcome output = outputs[o];
-                    outcomes[o] = new KnnOutcome(models.GetOrAdd(output.Model), output.Score is { } s ? (float)s : float.NaN, output.OutputTokens);
+                    outcomes[o] = new KnnOutcome(models.GetOrAdd(output.Model), output.Quality is { } s ? (float)s : float.NaN, output.OutputTokens);
                 }
 
                 newItems[n] = new KnnItem(taskId, outcomes);

@@ -568,7 +568,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
         var items = new (string? Task, IReadOnlyList<ModelOutcome> Outputs)[batch.Count];
         for (int i = 0; i < batch.Count; i++)
         {
-            texts[i] = batch[i].Query;
+            texts[i] = batch[i].Text;
             items[i] = (batch[i].Task, batch[i].Outputs);
         }
 
@@ -615,7 +615,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
             throw new ArgumentException($"Record {index} is null.", paramName);
         }
 
-        if (record.Query is null)
+        if (record.Text is null)
         {
             throw new ArgumentException($"Record {index} (id '{record.Id}') has no query text.", paramName);
         }
@@ -632,7 +632,7 @@ public sealed class KnnPredictor : IPredictor, IOutcomeSink
                 throw new ArgumentException($"Record {index} (id '{record.Id}') has an output without a model name.", paramName);
             }
 
-            if (o.Score is { } s && !(s >= 0 && s <= 1))
+            if (o.Quality is { } s && !(s >= 0 && s <= 1))
             {
                 throw new ArgumentException($"Record {index} (id '{record.Id}'), model '{o.Model}': score {s} is not in [0, 1].", paramName);
             }

@@ -48,7 +48,7 @@ public class CalibratedPredictorTests
         CalibratedPredictor strict = await CalibratedPredictor.FitAsync(inner, data.Records, data.Models, new CalibratedPredictorOptions { MinSamplesPerModel = 101 });
         PredictionMatrix p = await c.PredictAsync([new("x", 5)], [.. data.Models, newcomer]);
         PredictionMatrix s = await strict.PredictAsync([new("x", 5)], [.. data.Models, newcomer]);
-        double cheapRate = data.Records.Average(r => r.Outputs.Single(o => o.Model == "cheap").Score!.Value);
+        double cheapRate = data.Records.Average(r => r.Outputs.Single(o => o.Model == "cheap").Quality!.Value);
         Assert.Multiple(() =>
         {
             Assert.That(p.Quality[0], Is.EqualTo(cheapRate).Within(1e-12), "one distinct score: calibrates to the model's rate");

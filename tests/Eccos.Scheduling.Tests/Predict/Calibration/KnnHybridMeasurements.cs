@@ -45,7 +45,7 @@ public class KnnHybridMeasurements
         MmluPro d = await MmluPro.LoadAsync();
         try
         {
-            await Embedder.GenerateAsync(d.Dataset.Records.Select(r => r.Query));
+            await Embedder.GenerateAsync(d.Dataset.Records.Select(r => r.Text));
         }
         catch (InvalidOperationException ex)
         {

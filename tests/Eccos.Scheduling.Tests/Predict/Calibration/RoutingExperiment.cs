@@ -16,8 +16,8 @@ internal static class RoutingExperiment
     public static (double Quality, double Cost) Alone(MmluPro d, string model)
     {
         ModelProfile profile = d.Dataset.Catalog.Find(model)!;
-        var answered = d.Test.Select(r => (r, o: r.Outputs.FirstOrDefault(o => o.Model == model && o.Score is not null))).Where(x => x.o is not null).ToList();
-        return (answered.Average(x => x.o!.Score!.Value), answered.Sum(x => x.o!.Cost ?? profile.CostOf(x.r.InputTokens, x.o.OutputTokens)));
+        var answered = d.Test.Select(r => (r, o: r.Outputs.FirstOrDefault(o => o.Model == model && o.Quality is not null))).Where(x => x.o is not null).ToList();
+        return (answered.Average(x => x.o!.Quality!.Value), answered.Sum(x => x.o!.Cost ?? profile.CostOf(x.r.InputTokens, x.o.OutputTokens)));
     }
 
     /// <summary>

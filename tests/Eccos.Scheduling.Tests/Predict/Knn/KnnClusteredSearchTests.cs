@@ -29,7 +29,7 @@ public class KnnClusteredSearchTests
             Assert.That(allSims.AsSpan(q * 20, 20).ToArray().Order(), Is.EqualTo(exactSims.AsSpan(q * 20, 20).ToArray().Order()), $"query {q}: bit-identical similarities");
         }
 
-        SchedulingQuery[] asked = [.. ClusteredHistory(40, Dims, centres: 12, seed: 2).Select(r => new SchedulingQuery(r.Query, 10))];
+        SchedulingQuery[] asked = [.. ClusteredHistory(40, Dims, centres: 12, seed: 2).Select(r => new SchedulingQuery(r.Text, 10))];
         PredictionMatrix expected = await exact.PredictAsync(asked, Both);
         PredictionMatrix actual = await all.PredictAsync(asked, Both);
         Assert.Multiple(() =>
@@ -205,7 +205,7 @@ public class KnnClusteredSearchTests
         KnnPredictor a = await KnnPredictor.CreateAsync(history, generator, options);
         KnnPredictor b = await KnnPredictor.CreateAsync(history, generator, options);
         KnnClusterLayout la = a.Index.Snapshot.Clusters!, lb = b.Index.Snapshot.Clusters!;
-        SchedulingQuery[] queries = [.. ClusteredHistory(30, Dims, centres: 10, seed: 14).Select(r => new SchedulingQuery(r.Query, 10))];
+        SchedulingQuery[] queries = [.. ClusteredHistory(30, Dims, centres: 10, seed: 14).Select(r => new SchedulingQuery(r.Text, 10))];
         Assert.Multiple(async () =>
         {
             Assert.That(lb.Centroids, Is.EqualTo(la.Centroids));
@@ -232,7 +232,7 @@ public class KnnClusteredSearchTests
         KnnPredictor asExact = KnnPredictor.Load(new MemoryStream(stream.ToArray()), generator);
         KnnPredictor exact = await KnnPredictor.CreateAsync(history.Concat(ClusteredHistory(100, Dims, centres: 8, seed: 16)), generator);
         KnnClusterLayout before = original.Index.Snapshot.Clusters!, after = loaded.Index.Snapshot.Clusters!;
-        SchedulingQuery[] queries = [.. ClusteredHistory(30, Dims, centres: 8, seed: 17).Select(r => new SchedulingQuery(r.Query, 10))];
+        SchedulingQuery[] queries = [.. ClusteredHistory(30, Dims, centres: 8, seed: 17).Select(r => new SchedulingQuery(r.Text, 10))];
         PredictionMatrix expected = await original.PredictAsync(queries, Both);
         PredictionMatrix actual = await loaded.PredictAsync(queries, Both);
         Assert.Multiple(async () =>
@@ -262,7 +262,7 @@ public class KnnClusteredSearchTests
 
         KnnPredictor loadedExact = KnnPredictor.Load(new MemoryStream(v1), generator);
         KnnPredictor loadedClustered = KnnPredictor.Load(new MemoryStream(v1), generator, clusteredOptions);
-        SchedulingQuery[] queries = [.. ClusteredHistory(30, Dims, centres: 6, seed: 19).Select(r => new SchedulingQuery(r.Query, 10))];
+        SchedulingQuery[] queries = [.. ClusteredHistory(30, Dims, centres: 6, seed: 19).Select(r => new SchedulingQuery(r.Text, 10))];
         Assert.Multiple(async () =>
         {
             Assert.That(loadedExact.Count, Is.EqualTo(600));
@@ -331,7 +331,7 @@ public class KnnClusteredSearchTests
     private static float[] Queries(List<OutcomeRecord> records) =>
         [.. records.SelectMany(r =>
         {
-            float[] v = [.. r.Query[2..].Split(',').Select(s => float.Parse(s, System.Globalization.CultureInfo.InvariantCulture))];
+            float[] v = [.. r.Text[2..].Split(',').Select(s => float.Parse(s, System.Globalization.CultureInfo.InvariantCulture))];
             float norm = System.Numerics.Tensors.TensorPrimitives.Norm(v);
             return v.Select(x => x / norm);
         })];

@@ -14,7 +14,7 @@ public class KnnPredictorMmluProTests
         OutcomeDataset dataset = await OutcomeDataset.LoadAsync(SharedData.RequireDataset("mmlu-pro"));
         (IReadOnlyList<OutcomeRecord> train, IReadOnlyList<OutcomeRecord> test) = dataset.Split();
         IReadOnlyList<ModelProfile> models = dataset.Catalog.Models;
-        using HashingEmbeddingGenerator embedder = HashingEmbeddingGenerator.Fit(train.Select(r => r.Query));
+        using HashingEmbeddingGenerator embedder = HashingEmbeddingGenerator.Fit(train.Select(r => r.Text));
 
         KnnPredictor taskPrior = await KnnPredictor.CreateAsync(train, embedder, new KnnPredictorOptions { K = 0 });
         KnnPredictor knn = await KnnPredictor.CreateAsync(train, embedder);

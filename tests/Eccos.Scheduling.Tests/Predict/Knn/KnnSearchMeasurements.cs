@@ -20,13 +20,13 @@ public class KnnSearchMeasurements
         OutcomeDataset dataset = await OutcomeDataset.LoadAsync(SharedData.RequireDataset("mmlu-pro"));
         (IReadOnlyList<OutcomeRecord> train, IReadOnlyList<OutcomeRecord> test) = dataset.Split();
         IReadOnlyList<ModelProfile> models = dataset.Catalog.Models;
-        using HashingEmbeddingGenerator embedder = HashingEmbeddingGenerator.Fit(train.Select(r => r.Query));
+        using HashingEmbeddingGenerator embedder = HashingEmbeddingGenerator.Fit(train.Select(r => r.Text));
         const int K = 32;
         int d = embedder.Dimensions;
         float[] queries = new float[test.Count * d];
         for (int i = 0; i < test.Count; i++)
         {
-            embedder.Embed(test[i].Query, queries.AsSpan(i * d, d));
+            embedder.Embed(test[i].Text, queries.AsSpan(i * d, d));
         }
 
         KnnPredictor exact = await KnnPredictor.CreateAsync(train, embedder);
