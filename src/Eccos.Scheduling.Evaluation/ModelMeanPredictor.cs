@@ -47,10 +47,11 @@ internal sealed class ModelMeanPredictor : IPredictor
             (double quality, double tokens) = _means.TryGetValue(models[j].Name, out var mean) ? mean : (0.5, 0);
             for (int i = 0; i < queries.Count; i++)
             {
-                p.Set(i, j, quality, models[j].CostOf(queries[i].InputTokens, tokens), tokens);
+                p.Set(i, j, quality, 0, tokens);
             }
         }
 
+        p.ComputeCosts(queries);
         return ValueTask.FromResult(p);
     }
 }

@@ -21,16 +21,18 @@ namespace Eccos.Scheduling.ML;
 /// <para>
 /// A model without training data gets its prior: the pool's smoothed success rate and log length on the query's task
 /// (or overall). A model with lengths but no graded outcomes gets prior quality and a predicted length.
-/// Cost is <see cref="ModelProfile.CostOf"/> of the query's input tokens and the predicted output tokens.
 /// Predicted output tokens are the exponential of a predicted mean log length: a typical (median-like) length,
 /// robust to the rare very long answers.
 /// </para>
 /// <para>Not disposable: it holds managed ML.NET models only (LightGBM models are converted to managed trees).</para>
 /// </remarks>
-public sealed class MlPredictor : IPredictor
+public sealed class MlPredictor : ISavablePredictor
 {
-    /// <summary>The version of the saved format that <see cref="Save"/> writes and <see cref="Load"/> reads.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>The kind of a saved ML.NET predictor.</summary>
+    internal const string SavedKind = "eccos.ml";
+
+    private const int SavedVersion = 1;
+    private const int FormatVersion = 1;
 
     private const string ManifestEntry = "manifest.json";
     private const int EmbeddingBatchSize = 256;
@@ -87,17 +89,43 @@ public sealed class MlPredictor : IPredictor
     public int EmbeddingDimension => _text?.EmbeddingDimension ?? 0;
 
     /// <summary>Loads a predictor written by <see cref="Save"/>.</summary>
-    /// <param name="stream">The saved predictor (a zip archive); read from its current position and left open.</param>
+    /// <param name="stream">The saved predictor; read from its current position and left open.</param>
     /// <param name="embeddingGenerator">
     /// The embedding generator the predictor was trained with; required when <see cref="EmbeddingDimension"/> of the
     /// saved predictor is not 0, ignored otherwise.
     /// </param>
     /// <returns>The predictor; it predicts exactly as the saved one.</returns>
     /// <exception cref="ArgumentException">The predictor needs embeddings and no generator was given.</exception>
-    /// <exception cref="InvalidDataException">The stream is not a saved predictor, or of an unknown format version.</exception>
+    /// <exception cref="InvalidDataException">The stream is not a saved ML.NET predictor, of an unsupported version, truncated or corrupt.</exception>
     public static MlPredictor Load(Stream stream, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator = null)
     {
+        // The archive is checked against the checksum before ML.NET parses it: a corrupt file says so, not ML.NET.
+        byte[] bytes = ModelFile.Read(stream, SavedKind, SavedVersion, static (reader, _) => ModelFile.ReadBlob(reader));
+        using var archive = new MemoryStream(bytes, writable: false);
+        return LoadArchive(archive, embeddingGenerator);
+    }
+
+    /// <summary>
+    /// Writes the predictor in the library's saved-model format: a zip archive inside it holds a JSON manifest
+    /// (options, models, tasks, priors) and one ML.NET model per trained model.
+    /// </summary>
+    /// <param name="stream">A writable stream; written from its current position and left open.</param>
+    /// <remarks>Thread-safe; an embedding generator is not saved — pass it again to <see cref="Load"/>.</remarks>
+    public void Save(Stream stream)
+    {
         ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanWrite)
+        {
+            throw new ArgumentException("The stream must be writable.", nameof(stream));
+        }
+
+        using var archive = new MemoryStream();
+        SaveArchive(archive);
+        ModelFile.Write(stream, SavedKind, SavedVersion, writer => ModelFile.WriteBlob(writer, archive.GetBuffer().AsSpan(0, (int)archive.Length)));
+    }
+
+    private static MlPredictor LoadArchive(Stream stream, IEmbeddingGenerator<string, Embedding<float>>? embeddingGenerator)
+    {
         using var zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
         Manifest manifest = ReadManifest(zip);
         if (manifest.EmbeddingDimension > 0 && embeddingGenerator is null)
@@ -108,7 +136,15 @@ public sealed class MlPredictor : IPredictor
         }
 
         MlPredictorOptions options = manifest.Options!;
-        options.Validate(nameof(stream));
+        try
+        {
+            options.Validate(nameof(stream));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidDataException($"The saved predictor's options are invalid: {ex.Message}", ex);
+        }
+
         var ml = new MLContext(options.Seed);
         TextStack? text = manifest.HasText
             ? new TextStack(LoadModel(ml, zip, TextFeaturizerEntry), LoadModel(ml, zip, TextQualityEntry), LoadModel(ml, zip, TextTokensEntry), manifest.EmbeddingDimension)
@@ -132,20 +168,8 @@ public sealed class MlPredictor : IPredictor
             manifest.EmbeddingDimension > 0 ? embeddingGenerator : null);
     }
 
-    /// <summary>
-    /// Writes the predictor to <paramref name="stream"/> as a zip archive: a versioned JSON manifest (options, models,
-    /// tasks, priors) and one ML.NET model zip per trained model.
-    /// </summary>
-    /// <param name="stream">A writable stream; written from its current position and left open.</param>
-    /// <remarks>Thread-safe; an embedding generator is not saved — pass it again to <see cref="Load"/>.</remarks>
-    public void Save(Stream stream)
+    private void SaveArchive(Stream stream)
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        if (!stream.CanWrite)
-        {
-            throw new ArgumentException("The stream must be writable.", nameof(stream));
-        }
-
         var manifest = new Manifest
         {
             FormatVersion = FormatVersion,
@@ -317,9 +341,9 @@ public sealed class MlPredictor : IPredictor
         {
             for (int j = 0; j < m; j++)
             {
-                var prior = _priors.Estimate(trained[j], tasks[i], -1);
-                quality[(i * m) + j] = prior.Rate;
-                tokens[(i * m) + j] = Math.Exp(prior.LogTokens) - 1;
+                PriorLevel prior = _priors.Estimate(trained[j], tasks[i], -1).Cell;
+                quality[(i * m) + j] = prior.Quality;
+                tokens[(i * m) + j] = Math.Exp(prior.Length) - 1;
             }
         }
 
@@ -336,15 +360,7 @@ public sealed class MlPredictor : IPredictor
             }
         }
 
-        Span<double> cost = matrix.Cost;
-        for (int i = 0; i < n; i++)
-        {
-            for (int j = 0; j < m; j++)
-            {
-                int c = (i * m) + j;
-                cost[c] = matrix.Models[j].CostOf(queries[i].InputTokens, tokens[c]);
-            }
-        }
+        matrix.ComputeCosts(queries);
 
         // Scores, with slot's classifier and regressor, every pair (i, j) whose column passes the filter.
         void ScoreColumns(int slot, Func<int, bool> column)

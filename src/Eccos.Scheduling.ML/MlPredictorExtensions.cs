@@ -37,4 +37,13 @@ public static class MlPredictorExtensions
         ArgumentNullException.ThrowIfNull(embeddingGenerator);
         return new MlPredictorTrainer(options, embeddingGenerator).FitAsync(training, models, cancellationToken);
     }
+
+    /// <summary>Makes <paramref name="loader"/> load saved <see cref="MlPredictor"/>s (alone or as components of a hybrid or calibrated predictor).</summary>
+    /// <param name="loader">The loader; its <see cref="PredictorLoader.EmbeddingGenerator"/> is given to predictors trained with embeddings.</param>
+    /// <returns>The loader.</returns>
+    public static PredictorLoader AddMlPredictor(this PredictorLoader loader)
+    {
+        ArgumentNullException.ThrowIfNull(loader);
+        return loader.Register(MlPredictor.SavedKind, static (stream, l) => MlPredictor.Load(stream, l.EmbeddingGenerator));
+    }
 }

@@ -107,7 +107,7 @@ public sealed class MlPredictorOptions
     /// Gets or sets the smoothing of the task priors, in pseudo-observations: a model's rate on a task is
     /// <c>(successes + s·rate_model) / (trials + s)</c>. Non-negative. Default 20.
     /// </summary>
-    public double PriorStrength { get; set; } = 20;
+    public double PriorPseudoCount { get; set; } = 20;
 
     /// <summary>Gets or sets the longest word n-gram of the text features (1 to 3). Default 2.</summary>
     public int WordNgramLength { get; set; } = 2;
@@ -143,7 +143,7 @@ public sealed class MlPredictorOptions
         Check(MinimumExampleCountPerLeaf >= 1, nameof(MinimumExampleCountPerLeaf), MinimumExampleCountPerLeaf, "must be at least 1");
         Check(SdcaMaximumIterations >= 1, nameof(SdcaMaximumIterations), SdcaMaximumIterations, "must be at least 1");
         Check(NumberOfFolds >= 2, nameof(NumberOfFolds), NumberOfFolds, "must be at least 2");
-        Check(double.IsFinite(PriorStrength) && PriorStrength >= 0, nameof(PriorStrength), PriorStrength, "must be a finite, non-negative number");
+        Check(double.IsFinite(PriorPseudoCount) && PriorPseudoCount >= 0, nameof(PriorPseudoCount), PriorPseudoCount, "must be a finite, non-negative number");
         Check(WordNgramLength is >= 1 and <= 3, nameof(WordNgramLength), WordNgramLength, "must lie in 1..3");
         Check(CharNgramLength is >= 0 and <= 5, nameof(CharNgramLength), CharNgramLength, "must lie in 0..5");
         Check(NumberOfThreads >= 1, nameof(NumberOfThreads), NumberOfThreads, "must be at least 1");

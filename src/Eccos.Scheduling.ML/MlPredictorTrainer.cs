@@ -198,7 +198,7 @@ public sealed class MlPredictorTrainer
         TrainingQuery[] queries = data.Queries;
         int n = queries.Length;
         int models = data.Models.Length;
-        var priors = PriorTable.Build(queries, models, data.Tasks.Length, o.NumberOfFolds, o.PriorStrength);
+        var priors = PriorTable.Build(queries, models, data.Tasks.Length, o.NumberOfFolds, o.PriorPseudoCount);
         var shapes = new QueryShape[n];
         for (int i = 0; i < n; i++)
         {
@@ -289,11 +289,11 @@ public sealed class MlPredictorTrainer
         int scored = 0;
         foreach (TrainingOutcome o in q.Outcomes)
         {
-            var prior = priors.Estimate(o.Model, q.Task, -1);
-            tokens += o.LogTokens - prior.LogTokens;
+            PriorLevel prior = priors.Estimate(o.Model, q.Task, -1).Cell;
+            tokens += o.LogTokens - prior.Length;
             if (o.Score is { } s)
             {
-                quality += s - prior.Rate;
+                quality += s - prior.Quality;
                 scored++;
             }
         }

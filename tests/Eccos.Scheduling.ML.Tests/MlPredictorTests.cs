@@ -129,33 +129,54 @@ public sealed class MlPredictorTests
         }
 
         empty.Position = 0;
-        Assert.That(() => MlPredictor.Load(empty), Throws.TypeOf<InvalidDataException>().With.Message.Contains("manifest.json"));
+        using var prior = new MemoryStream();
+        TaskPriorPredictor.Fit([]).Save(prior);
+        prior.Position = 0;
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => MlPredictor.Load(empty), Throws.TypeOf<InvalidDataException>().With.Message.Contains("magic"));
+            Assert.That(() => MlPredictor.Load(prior), Throws.TypeOf<InvalidDataException>().With.Message.Contains("'eccos.task-prior', not a 'eccos.ml'"));
+        });
     }
 
     [Test]
-    public void Load_rejects_another_format_version()
+    public void Load_rejects_another_version_and_a_corrupt_file()
     {
         using var saved = new MemoryStream();
         _predictor.Save(saved);
-        using var edited = new MemoryStream();
-        saved.Position = 0;
-        saved.CopyTo(edited);
-        using (var zip = new System.IO.Compression.ZipArchive(edited, System.IO.Compression.ZipArchiveMode.Update, leaveOpen: true))
+        byte[] bytes = saved.ToArray();
+        byte[] future = (byte[])bytes.Clone();
+        future[8 + 4 + 1 + "eccos.ml".Length] = 99; // magic, format version, kind: then the kind's version
+        byte[] flipped = (byte[])bytes.Clone();
+        flipped[bytes.Length / 2] ^= 0x10;
+        Assert.Multiple(() =>
         {
-            System.IO.Compression.ZipArchiveEntry entry = zip.GetEntry("manifest.json")!;
-            string json;
-            using (var reader = new StreamReader(entry.Open()))
-            {
-                json = reader.ReadToEnd();
-            }
+            Assert.That(() => MlPredictor.Load(new MemoryStream(future)), Throws.TypeOf<InvalidDataException>().With.Message.Contains("version 99"));
+            Assert.That(() => MlPredictor.Load(new MemoryStream(flipped)), Throws.TypeOf<InvalidDataException>().With.Message.Contains("checksum"));
+            Assert.That(() => MlPredictor.Load(new MemoryStream(bytes[..(bytes.Length - 10)])), Throws.TypeOf<InvalidDataException>().With.Message.Contains("truncated"));
+        });
+    }
 
-            entry.Delete();
-            using var writer = new StreamWriter(zip.CreateEntry("manifest.json").Open());
-            writer.Write(json.Replace("\"FormatVersion\": 1", "\"FormatVersion\": 99", StringComparison.Ordinal));
-        }
+    [Test]
+    public async Task A_hybrid_with_an_ml_component_loads_through_a_loader_that_knows_it()
+    {
+        var hybrid = new HybridPredictor([_predictor, TaskPriorPredictor.Fit(_train)], [0.7, 0.3]);
+        using var saved = new MemoryStream();
+        hybrid.Save(saved);
 
-        edited.Position = 0;
-        Assert.That(() => MlPredictor.Load(edited), Throws.TypeOf<InvalidDataException>().With.Message.Contains("version 99"));
+        saved.Position = 0;
+        Assert.That(() => new PredictorLoader().Load(saved), Throws.TypeOf<InvalidDataException>().With.Message.Contains("'eccos.ml'"), "the core loader does not know ML.NET");
+        saved.Position = 0;
+        IPredictor loaded = new PredictorLoader().AddMlPredictor().Load(saved);
+
+        IReadOnlyList<SchedulingQuery> queries = Queries(_test);
+        PredictionMatrix expected = await hybrid.PredictAsync(queries, SyntheticOutcomes.Models);
+        PredictionMatrix actual = await loaded.PredictAsync(queries, SyntheticOutcomes.Models);
+        Assert.Multiple(() =>
+        {
+            Assert.That(actual.Quality.ToArray(), Is.EqualTo(expected.Quality.ToArray()));
+            Assert.That(actual.Cost.ToArray(), Is.EqualTo(expected.Cost.ToArray()));
+        });
     }
 
     [Test]
@@ -331,8 +352,8 @@ public sealed class MlPredictorTests
                 Throws.ArgumentException.With.Message.Contains("LearningRate"));
             Assert.That(() => new MlPredictorTrainer(new MlPredictorOptions { NumberOfFolds = 1 }),
                 Throws.ArgumentException.With.Message.Contains("NumberOfFolds"));
-            Assert.That(() => new MlPredictorTrainer(new MlPredictorOptions { PriorStrength = double.NaN }),
-                Throws.ArgumentException.With.Message.Contains("PriorStrength"));
+            Assert.That(() => new MlPredictorTrainer(new MlPredictorOptions { PriorPseudoCount = double.NaN }),
+                Throws.ArgumentException.With.Message.Contains("PriorPseudoCount"));
             Assert.That(() => new MlPredictorTrainer(new MlPredictorOptions { Trainer = (MlTrainer)42 }),
                 Throws.ArgumentException.With.Message.Contains("Trainer"));
         });

@@ -115,6 +115,42 @@ public sealed class PredictionMatrix
         _outputTokens[k] = outputTokens;
     }
 
+    /// <summary>
+    /// Derives every cost from tokens and list prices: <c>c_ij = </c><see cref="ModelProfile.CostOf"/><c>(input tokens of
+    /// query i, predicted output tokens of (i, j))</c> — the one place the library turns predicted lengths into cost.
+    /// Predictors fill quality and output tokens, then call this.
+    /// </summary>
+    /// <param name="queries">The queries of the rows, in order (their prompt tokens).</param>
+    /// <exception cref="ArgumentException">The number of queries is not <see cref="QueryCount"/>.</exception>
+    public void ComputeCosts(IReadOnlyList<SchedulingQuery> queries)
+    {
+        ArgumentNullException.ThrowIfNull(queries);
+        if (queries.Count != QueryCount)
+        {
+            throw new ArgumentException($"{queries.Count} queries were given for a matrix of {QueryCount} rows.", nameof(queries));
+        }
+
+        int m = ModelCount;
+        Span<double> inputPrice = m <= 64 ? stackalloc double[m] : new double[m];
+        Span<double> outputPrice = m <= 64 ? stackalloc double[m] : new double[m];
+        for (int j = 0; j < m; j++)
+        {
+            inputPrice[j] = _models[j].InputPricePerMillionTokens;
+            outputPrice[j] = _models[j].OutputPricePerMillionTokens;
+        }
+
+        for (int i = 0; i < QueryCount; i++)
+        {
+            double input = queries[i].InputTokens;
+            int row = i * m;
+            for (int j = 0; j < m; j++)
+            {
+                // the arithmetic of ModelProfile.CostOf, so that a derived cost equals the profile's to the last bit
+                _cost[row + j] = ((input * inputPrice[j]) + (_outputTokens[row + j] * outputPrice[j])) / 1_000_000d;
+            }
+        }
+    }
+
     /// <summary>Returns the model index of the column named <paramref name="modelName"/>, or -1.</summary>
     /// <param name="modelName">The model's name (ordinal comparison).</param>
     /// <returns>The column index, or -1 when no model has that name.</returns>

@@ -179,16 +179,15 @@ internal sealed class RouterCore
 
     private PredictionMatrix ListPricePredictions(IReadOnlyList<SchedulingQuery> queries)
     {
+        // Unknown quality; an answer as long as the prompt, so that the order follows the list prices.
         var matrix = new PredictionMatrix(queries.Count, Profiles);
         for (int i = 0; i < queries.Count; i++)
         {
-            for (int j = 0; j < Profiles.Length; j++)
-            {
-                // unknown quality; cost of the prompt alone, so the order follows the list prices
-                matrix.Set(i, j, 0, Profiles[j].CostOf(queries[i].InputTokens, queries[i].InputTokens));
-            }
+            matrix.OutputTokensRow(i).Fill(queries[i].InputTokens);
         }
 
+        matrix.ComputeCosts(queries);
+        matrix.OutputTokens.Clear();
         return matrix;
     }
 

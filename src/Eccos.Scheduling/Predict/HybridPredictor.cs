@@ -5,7 +5,7 @@ namespace Eccos.Scheduling;
 /// <summary>
 /// Blends N predictors: predicted quality <c>Σ_k γ_k·a_ij^(k)</c> and predicted output tokens <c>Σ_k δ_k·t_ij^(k)</c>,
 /// with weights γ and δ on the simplex (non-negative, summing to 1), set by hand or fitted on validation outcomes by
-/// <see cref="FitAsync"/>. Cost is <see cref="ModelProfile.CostOf"/> of the input tokens and the blended output tokens.
+/// <see cref="FitAsync"/>. Costs are derived from the blended output tokens.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -15,11 +15,16 @@ namespace Eccos.Scheduling;
 /// </para>
 /// <para>
 /// Immutable; thread-safe as long as the components are. Cancellation is passed to every component. The components
-/// stay the caller's to dispose.
+/// stay the caller's to dispose. <see cref="Save"/> writes the weights and every component (each an
+/// <see cref="ISavablePredictor"/>); <see cref="Load"/> restores the whole blend.
 /// </para>
 /// </remarks>
-public sealed class HybridPredictor : IPredictor
+public sealed class HybridPredictor : ISavablePredictor
 {
+    /// <summary>The kind of a saved hybrid predictor.</summary>
+    internal const string SavedKind = "eccos.hybrid";
+
+    private const int SavedVersion = 1;
     private readonly IPredictor[] _components;
     private readonly double[] _quality;
     private readonly double[] _tokens;
@@ -36,6 +41,15 @@ public sealed class HybridPredictor : IPredictor
         _components = CheckComponents(components);
         _quality = Normalize(qualityWeights, _components.Length, nameof(qualityWeights));
         _tokens = outputTokenWeights is null ? _quality : Normalize(outputTokenWeights, _components.Length, nameof(outputTokenWeights));
+    }
+
+    /// <summary>Restores a saved blend with its weights exactly as saved (normalizing again could move their last bits).</summary>
+    private HybridPredictor(IPredictor[] components, double[] qualityWeights, double[] outputTokenWeights, bool saved)
+    {
+        _ = saved;
+        _components = components;
+        _quality = qualityWeights;
+        _tokens = outputTokenWeights;
     }
 
     /// <summary>Gets the blended predictors.</summary>
@@ -174,20 +188,67 @@ public sealed class HybridPredictor : IPredictor
             }
         }
 
-        Span<double> cost = result.Cost;
-        int m = result.ModelCount;
-        for (int i = 0, k = 0; i < result.QueryCount; i++)
+        for (int k = 0; k < quality.Length; k++)
         {
-            int input = queries[i].InputTokens;
-            for (int j = 0; j < m; j++, k++)
-            {
-                quality[k] = Math.Clamp(quality[k], 0, 1);
-                tokens[k] = Math.Max(0, tokens[k]);
-                cost[k] = models[j].CostOf(input, tokens[k]);
-            }
+            quality[k] = Math.Clamp(quality[k], 0, 1);
+            tokens[k] = Math.Max(0, tokens[k]);
         }
 
+        result.ComputeCosts(queries);
         return result;
+    }
+
+    /// <summary>Writes the weights and every component in the library's saved-model format.</summary>
+    /// <param name="stream">A writable stream; left open.</param>
+    /// <exception cref="NotSupportedException">A component is not an <see cref="ISavablePredictor"/>.</exception>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ModelFile.Write(stream, SavedKind, SavedVersion, writer =>
+        {
+            writer.Write(_components.Length);
+            for (int c = 0; c < _components.Length; c++)
+            {
+                writer.Write(_quality[c]);
+                writer.Write(_tokens[c]);
+                PredictorLoader.SavePart(writer, _components[c], $"HybridPredictor component {c}");
+            }
+        });
+    }
+
+    /// <summary>Loads a blend written by <see cref="Save"/>, its components through <paramref name="loader"/>.</summary>
+    /// <param name="stream">The stream, positioned at the saved blend; left open.</param>
+    /// <param name="loader">Loads the components; <see langword="null"/> for a <see cref="PredictorLoader"/> of this package's predictors.</param>
+    /// <returns>The blend.</returns>
+    /// <exception cref="InvalidDataException">The stream holds no saved blend, a truncated or corrupt one, or a component kind the loader does not know.</exception>
+    public static HybridPredictor Load(Stream stream, PredictorLoader? loader = null)
+    {
+        loader ??= new PredictorLoader();
+        return ModelFile.Read(stream, SavedKind, SavedVersion, (reader, _) =>
+        {
+            int count = reader.ReadInt32();
+            if (count < 1 || count > 1024)
+            {
+                throw new InvalidDataException($"The saved hybrid predictor is corrupt ({count} components).");
+            }
+
+            var components = new IPredictor[count];
+            var gamma = new double[count];
+            var delta = new double[count];
+            for (int c = 0; c < count; c++)
+            {
+                gamma[c] = ModelFile.ReadFinite(reader, "a quality weight");
+                delta[c] = ModelFile.ReadFinite(reader, "an output-token weight");
+                components[c] = loader.LoadPart(reader);
+            }
+
+            if (gamma.Any(w => w < 0) || delta.Any(w => w < 0) || Math.Abs(gamma.Sum() - 1) > 1e-9 || Math.Abs(delta.Sum() - 1) > 1e-9)
+            {
+                throw new InvalidDataException("The saved hybrid predictor's weights are invalid (negative, or not summing to 1).");
+            }
+
+            return new HybridPredictor(components, gamma, delta, saved: true);
+        });
     }
 
     /// <summary>

@@ -4,30 +4,22 @@ namespace Eccos.Scheduling;
 /// <remarks>Read once, when the predictor is built; later changes to the instance have no effect on it.</remarks>
 public sealed class TaskPriorPredictorOptions
 {
-    /// <summary>The default of <see cref="QualityPseudoCount"/>.</summary>
-    public const double DefaultQualityPseudoCount = 10;
-
-    /// <summary>The default of <see cref="OutputTokensPseudoCount"/>.</summary>
-    public const double DefaultOutputTokensPseudoCount = 10;
+    /// <summary>The default of <see cref="PriorPseudoCount"/>.</summary>
+    public const double DefaultPriorPseudoCount = 10;
 
     /// <summary>
-    /// Gets or sets k, the pseudo-count of Bayesian shrinkage of success rates: a model's rate in a task is
-    /// <c>(Σ score + k·g) / (n + k)</c>, where n is its graded answers in the task and g its global rate (itself shrunk
-    /// by the same k toward the pool's rate). Default <see cref="DefaultQualityPseudoCount"/> (10): a task with 10
-    /// answers weighs as much as the global rate. Must be finite and non-negative.
+    /// Gets or sets k, the pseudo-count of the Bayesian shrinkage of every level toward the next coarser one: a model's
+    /// rate in a task is <c>(Σ quality + k·g) / (n + k)</c>, where n is its graded answers in the task and g its global
+    /// rate (itself shrunk by the same k toward the pool's rate); mean output tokens shrink alike. Default
+    /// <see cref="DefaultPriorPseudoCount"/> (10): a task with 10 answers weighs as much as the global rate. Must be
+    /// finite and non-negative.
     /// </summary>
-    public double QualityPseudoCount { get; set; } = DefaultQualityPseudoCount;
-
-    /// <summary>
-    /// Gets or sets the pseudo-count of shrinkage of mean output tokens, as <see cref="QualityPseudoCount"/> is for
-    /// rates. Default <see cref="DefaultOutputTokensPseudoCount"/> (10). Must be finite and non-negative.
-    /// </summary>
-    public double OutputTokensPseudoCount { get; set; } = DefaultOutputTokensPseudoCount;
+    public double PriorPseudoCount { get; set; } = DefaultPriorPseudoCount;
 
     /// <summary>
     /// Gets or sets a value indicating whether predicted output tokens follow the prompt's length: the task mean plus
     /// the model's within-task least-squares slope times (input tokens − the task's mean input tokens), floored at 0.
-    /// Default <see langword="true"/>: on mmlu-pro it lowers the output-token MAE by about 1.5% (docs/calibration.md).
+    /// Default <see langword="true"/> (its effect is measured in docs/calibration.md).
     /// </summary>
     public bool ScaleOutputTokensWithInput { get; set; } = true;
 
@@ -44,14 +36,9 @@ public sealed class TaskPriorPredictorOptions
 
     internal TaskPriorPredictorOptions Validated(string paramName)
     {
-        if (!double.IsFinite(QualityPseudoCount) || QualityPseudoCount < 0)
+        if (!double.IsFinite(PriorPseudoCount) || PriorPseudoCount < 0)
         {
-            throw new ArgumentOutOfRangeException(paramName, QualityPseudoCount, "QualityPseudoCount must be a finite, non-negative number.");
-        }
-
-        if (!double.IsFinite(OutputTokensPseudoCount) || OutputTokensPseudoCount < 0)
-        {
-            throw new ArgumentOutOfRangeException(paramName, OutputTokensPseudoCount, "OutputTokensPseudoCount must be a finite, non-negative number.");
+            throw new ArgumentOutOfRangeException(paramName, PriorPseudoCount, "PriorPseudoCount must be a finite, non-negative number.");
         }
 
         if (!double.IsFinite(InitialQuality) || InitialQuality < 0 || InitialQuality > 1)
@@ -66,8 +53,7 @@ public sealed class TaskPriorPredictorOptions
 
         return new TaskPriorPredictorOptions
         {
-            QualityPseudoCount = QualityPseudoCount,
-            OutputTokensPseudoCount = OutputTokensPseudoCount,
+            PriorPseudoCount = PriorPseudoCount,
             ScaleOutputTokensWithInput = ScaleOutputTokensWithInput,
             InitialQuality = InitialQuality,
             InitialOutputTokens = InitialOutputTokens,

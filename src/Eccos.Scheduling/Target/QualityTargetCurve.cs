@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 
 namespace Eccos.Scheduling;
 
@@ -29,7 +28,8 @@ namespace Eccos.Scheduling;
 /// </remarks>
 public sealed partial class QualityTargetCurve
 {
-    private const int FormatVersion = 1;
+    private const string SavedKind = "eccos.target-curve";
+    private const int SavedVersion = 1;
     private readonly double[] _alphas;
     private readonly double[] _targets;
     private readonly double[] _realized;
@@ -150,83 +150,62 @@ public sealed partial class QualityTargetCurve
     /// <returns><see langword="false"/> when even the highest-quality assignments fell short on validation.</returns>
     public bool IsReachable(double alpha) => double.IsNaN(MaxRealizedQuality) || alpha + Margin <= MaxRealizedQuality + 1e-12;
 
-    /// <summary>Writes this curve to <paramref name="stream"/> as UTF-8 JSON.</summary>
+    /// <summary>Writes this curve in the library's saved-model format.</summary>
     /// <param name="stream">A writable stream; left open.</param>
     public void Save(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
-        json.WriteStartObject();
-        json.WriteNumber("version", FormatVersion);
-        json.WriteNumber("margin", Margin);
-        WriteNumberOrNull(json, "max_realized_quality", MaxRealizedQuality);
-        json.WriteStartArray("points");
-        for (int k = 0; k < _alphas.Length; k++)
+        ModelFile.Write(stream, SavedKind, SavedVersion, writer =>
         {
-            json.WriteStartObject();
-            json.WriteNumber("alpha", _alphas[k]);
-            json.WriteNumber("target", _targets[k]);
-            WriteNumberOrNull(json, "realized", _realized[k]);
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
-        json.WriteEndObject();
+            writer.Write(Margin);
+            writer.Write(MaxRealizedQuality);
+            writer.Write(_alphas.Length);
+            for (int k = 0; k < _alphas.Length; k++)
+            {
+                writer.Write(_alphas[k]);
+                writer.Write(_targets[k]);
+                writer.Write(_realized[k]);
+            }
+        });
     }
 
     /// <summary>Reads a curve written by <see cref="Save"/>.</summary>
-    /// <param name="stream">A readable stream holding the JSON; left open.</param>
+    /// <param name="stream">A readable stream positioned at the curve; left open.</param>
     /// <returns>The curve.</returns>
-    /// <exception cref="InvalidDataException">The JSON is malformed or the map is invalid (the message names the field).</exception>
-    public static QualityTargetCurve Load(Stream stream)
+    /// <exception cref="InvalidDataException">The stream does not hold a saved curve, or the saved curve is invalid (the message says why).</exception>
+    public static QualityTargetCurve Load(Stream stream) => ModelFile.Read(stream, SavedKind, SavedVersion, static (reader, _) =>
     {
-        ArgumentNullException.ThrowIfNull(stream);
+        double margin = reader.ReadDouble();
+        double max = reader.ReadDouble();
+        int count = reader.ReadInt32();
+        if (count < 1 || count > 1_000_000)
+        {
+            throw new InvalidDataException($"A saved quality target curve with {count} points is invalid.");
+        }
+
+        var alphas = new double[count];
+        var targets = new double[count];
+        var realized = new double[count];
+        for (int k = 0; k < count; k++)
+        {
+            alphas[k] = reader.ReadDouble();
+            targets[k] = reader.ReadDouble();
+            realized[k] = reader.ReadDouble();
+        }
+
         try
         {
-            using JsonDocument doc = JsonDocument.Parse(stream);
-            JsonElement root = doc.RootElement;
-            int version = root.GetProperty("version").GetInt32();
-            if (version != FormatVersion)
-            {
-                throw new InvalidDataException($"Quality target curve format version {version} is not supported (expected {FormatVersion}).");
-            }
-
-            var alphas = new List<double>();
-            var targets = new List<double>();
-            var realized = new List<double>();
-            foreach (JsonElement point in root.GetProperty("points").EnumerateArray())
-            {
-                alphas.Add(point.GetProperty("alpha").GetDouble());
-                targets.Add(point.GetProperty("target").GetDouble());
-                realized.Add(ReadNumberOrNull(point, "realized"));
-            }
-
-            return new QualityTargetCurve(alphas, targets, realized, ReadNumberOrNull(root, "max_realized_quality"), root.GetProperty("margin").GetDouble());
+            return new QualityTargetCurve(alphas, targets, realized, max, margin);
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
+        catch (ArgumentException ex)
         {
-            throw new InvalidDataException($"Not a valid quality target curve: {ex.Message}", ex);
+            throw new InvalidDataException($"The saved quality target curve is invalid: {ex.Message}", ex);
         }
-    }
+    });
 
     /// <inheritdoc />
     public override string ToString() =>
         Invariant($"QualityTargetCurve: {_alphas.Length} points, α {_alphas[0]:0.###}…{_alphas[^1]:0.###} → t {_targets[0]:0.###}…{_targets[^1]:0.###}, margin {Margin:0.###}");
-
-    private static void WriteNumberOrNull(Utf8JsonWriter json, string name, double value)
-    {
-        if (double.IsFinite(value))
-        {
-            json.WriteNumber(name, value);
-        }
-        else
-        {
-            json.WriteNull(name);
-        }
-    }
-
-    private static double ReadNumberOrNull(JsonElement element, string name) =>
-        element.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -18,7 +18,7 @@ public class TaskPriorPredictorTests
     ];
 
     private static TaskPriorPredictorOptions Options(double k) =>
-        new() { QualityPseudoCount = k, OutputTokensPseudoCount = k, ScaleOutputTokensWithInput = false };
+        new() { PriorPseudoCount = k, ScaleOutputTokensWithInput = false };
 
     [Test]
     public async Task Without_shrinkage_predictions_are_the_per_task_rates_and_mean_lengths()
@@ -41,11 +41,11 @@ public class TaskPriorPredictorTests
     {
         const double k = 2;
         var p = TaskPriorPredictor.Fit(Data, Options(k));
-        // Pool: 7 graded answers, 3 right → (3 + k·0.5) / (7 + k). Model a: 4 graded, 2 right. a in math: 2 of 2.
-        double pool = (3 + (k * 0.5)) / (7 + k);
+        // Pool: 7 graded answers, 3 right → 3 / 7 (the pool is not shrunk). Model a: 4 graded, 2 right. a in math: 2 of 2.
+        double pool = 3.0 / 7;
         double aGlobal = (2 + (k * pool)) / (4 + k);
         double aMath = (2 + (k * aGlobal)) / (2 + k);
-        double poolTokens = ((100 + 10 + 300 + 30 + 50 + 20 + 50 + 40) + (k * 256)) / (8 + k);
+        double poolTokens = (100 + 10 + 300 + 30 + 50 + 20 + 50 + 40) / 8.0;
         double aTokens = (500 + (k * poolTokens)) / (4 + k);
         double aMathTokens = (400 + (k * aTokens)) / (2 + k);
         PredictionMatrix m = await p.PredictAsync([new("x", 5, "math"), new("y", 5), new("z", 5, "unknown task")], [A]);
@@ -98,7 +98,7 @@ public class TaskPriorPredictorTests
             records.Add(Rec($"l{i}", "law", 50 + i, ("a", 1, 2 * (50 + i))));
         }
 
-        var p = TaskPriorPredictor.Fit(records, new TaskPriorPredictorOptions { OutputTokensPseudoCount = 0, ScaleOutputTokensWithInput = true });
+        var p = TaskPriorPredictor.Fit(records, new TaskPriorPredictorOptions { PriorPseudoCount = 0, ScaleOutputTokensWithInput = true });
         PredictionMatrix m = await p.PredictAsync([new("x", 40, "math"), new("y", 0, "law")], [A]);
         Assert.Multiple(() =>
         {
@@ -147,7 +147,7 @@ public class TaskPriorPredictorTests
             Assert.That(score.Message, Does.Contain("'r7'").And.Contain("'a'"));
             Assert.That(Assert.Throws<ArgumentException>(() => p.Record(Rec("r8", "t", 1, ("b", 1, -3))))!.Message, Does.Contain("'b'"));
             Assert.That(Assert.Throws<ArgumentException>(() => p.Record(Rec("r9", "t", -1)))!.Message, Does.Contain("'r9'"));
-            Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new TaskPriorPredictor(new TaskPriorPredictorOptions { QualityPseudoCount = -1 }))!.ParamName, Is.EqualTo("options"));
+            Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new TaskPriorPredictor(new TaskPriorPredictorOptions { PriorPseudoCount = -1 }))!.ParamName, Is.EqualTo("options"));
             Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => new TaskPriorPredictor(new TaskPriorPredictorOptions { InitialQuality = 2 }))!.ParamName, Is.EqualTo("options"));
         });
         Assert.That((await Assert.ThrowsAsync<ArgumentException>(async () => await p.PredictAsync([new("q", 1), null!], [A])))!.Message, Does.Contain("Query 1"));

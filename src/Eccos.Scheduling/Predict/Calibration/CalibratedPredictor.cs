@@ -8,16 +8,20 @@ namespace Eccos.Scheduling;
 /// <remarks>
 /// <para>
 /// Models without a map (too little validation data, or not in the validation pool) pass through unchanged. When
-/// output tokens are recalibrated, cost is recomputed as <see cref="ModelProfile.CostOf"/> of the query's input tokens
-/// and the calibrated output tokens.
+/// output tokens are recalibrated, costs are derived again from the calibrated output tokens.
 /// </para>
 /// <para>
 /// Immutable once built; thread-safe as long as the inner predictor is. Cancellation is passed to the inner predictor.
-/// The decorator owns nothing to dispose (the inner predictor stays the caller's).
+/// The decorator owns nothing to dispose (the inner predictor stays the caller's). <see cref="Save"/> writes the maps
+/// and the inner predictor (which must be an <see cref="ISavablePredictor"/>); <see cref="Load"/> restores both.
 /// </para>
 /// </remarks>
-public sealed class CalibratedPredictor : IPredictor
+public sealed class CalibratedPredictor : ISavablePredictor
 {
+    /// <summary>The kind of a saved calibrated predictor.</summary>
+    internal const string SavedKind = "eccos.calibrated";
+
+    private const int SavedVersion = 1;
     private readonly Dictionary<string, IsotonicCalibrator> _quality;
     private readonly Dictionary<string, IsotonicCalibrator> _tokens;
 
@@ -128,11 +132,10 @@ public sealed class CalibratedPredictor : IPredictor
         ArgumentNullException.ThrowIfNull(queries);
         ArgumentNullException.ThrowIfNull(models);
         PredictionMatrix p = await Inner.PredictAsync(queries, models, cancellationToken).ConfigureAwait(false);
-        int n = p.QueryCount;
         int m = p.ModelCount;
         Span<double> quality = p.Quality;
         Span<double> tokens = p.OutputTokens;
-        Span<double> cost = p.Cost;
+        bool recost = false;
         for (int j = 0; j < m; j++)
         {
             ModelProfile model = p.Models[j];
@@ -146,15 +149,81 @@ public sealed class CalibratedPredictor : IPredictor
 
             if (_tokens.TryGetValue(model.Name, out IsotonicCalibrator? t))
             {
-                for (int i = 0, k = j; i < n; i++, k += m)
+                for (int k = j; k < tokens.Length; k += m)
                 {
                     tokens[k] = Math.Max(0, t.Apply(tokens[k]));
-                    cost[k] = model.CostOf(queries[i].InputTokens, tokens[k]);
                 }
+
+                recost = true;
             }
         }
 
+        if (recost)
+        {
+            p.ComputeCosts(queries);
+        }
+
         return p;
+    }
+
+    /// <summary>Writes the maps and the inner predictor in the library's saved-model format.</summary>
+    /// <param name="stream">A writable stream; left open.</param>
+    /// <exception cref="NotSupportedException">The inner predictor is not an <see cref="ISavablePredictor"/>.</exception>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ModelFile.Write(stream, SavedKind, SavedVersion, writer =>
+        {
+            PredictorLoader.SavePart(writer, Inner, "CalibratedPredictor");
+            WriteMaps(writer, _quality);
+            WriteMaps(writer, _tokens);
+        });
+    }
+
+    /// <summary>Loads a predictor written by <see cref="Save"/>, its inner predictor through <paramref name="loader"/>.</summary>
+    /// <param name="stream">The stream, positioned at the saved predictor; left open.</param>
+    /// <param name="loader">Loads the inner predictor; <see langword="null"/> for a <see cref="PredictorLoader"/> of this package's predictors.</param>
+    /// <returns>The predictor.</returns>
+    /// <exception cref="InvalidDataException">The stream holds no saved calibrated predictor, or a truncated or corrupt one, or an inner kind the loader does not know.</exception>
+    public static CalibratedPredictor Load(Stream stream, PredictorLoader? loader = null)
+    {
+        loader ??= new PredictorLoader();
+        return ModelFile.Read(stream, SavedKind, SavedVersion, (reader, _) =>
+        {
+            IPredictor inner = loader.LoadPart(reader);
+            return new CalibratedPredictor(inner, ReadMaps(reader), ReadMaps(reader));
+        });
+    }
+
+    private static void WriteMaps(BinaryWriter writer, Dictionary<string, IsotonicCalibrator> maps)
+    {
+        writer.Write(maps.Count);
+        foreach ((string model, IsotonicCalibrator map) in maps.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            writer.Write(model);
+            map.Write(writer);
+        }
+    }
+
+    private static Dictionary<string, IsotonicCalibrator> ReadMaps(BinaryReader reader)
+    {
+        int count = reader.ReadInt32();
+        if (count < 0 || count > 1_000_000)
+        {
+            throw new InvalidDataException($"The saved calibrated predictor is corrupt ({count} maps).");
+        }
+
+        var maps = new Dictionary<string, IsotonicCalibrator>(count, StringComparer.Ordinal);
+        for (int i = 0; i < count; i++)
+        {
+            string model = reader.ReadString();
+            if (!maps.TryAdd(model, IsotonicCalibrator.Read(reader)))
+            {
+                throw new InvalidDataException($"The saved calibrated predictor is corrupt (model '{model}' has two maps).");
+            }
+        }
+
+        return maps;
     }
 
     private static Dictionary<string, IsotonicCalibrator> Copy(IReadOnlyDictionary<string, IsotonicCalibrator> source, string paramName)

@@ -18,8 +18,8 @@ namespace Eccos.Scheduling;
 /// </remarks>
 public sealed class IsotonicCalibrator
 {
-    private const int Magic = 0x53494345; // "ECIS" little-endian
-    private const int FormatVersion = 1;
+    private const string SavedKind = "eccos.isotonic";
+    private const int SavedVersion = 1;
     private readonly double[] _x;
     private readonly double[] _y;
 
@@ -193,14 +193,23 @@ public sealed class IsotonicCalibrator
         }
     }
 
-    /// <summary>Writes this calibrator to <paramref name="stream"/> (a small binary format, little-endian).</summary>
+    /// <summary>Writes this calibrator in the library's saved-model format.</summary>
     /// <param name="stream">A writable stream; left open.</param>
     public void Save(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        writer.Write(Magic);
-        writer.Write(FormatVersion);
+        ModelFile.Write(stream, SavedKind, SavedVersion, Write);
+    }
+
+    /// <summary>Reads a calibrator written by <see cref="Save"/>.</summary>
+    /// <param name="stream">A readable stream positioned at the calibrator; left open.</param>
+    /// <returns>The calibrator.</returns>
+    /// <exception cref="InvalidDataException">The stream does not hold a valid saved calibrator.</exception>
+    public static IsotonicCalibrator Load(Stream stream) => ModelFile.Read(stream, SavedKind, SavedVersion, static (reader, _) => Read(reader));
+
+    /// <summary>Writes the knots (the payload, also nested in a calibrated predictor's file).</summary>
+    internal void Write(BinaryWriter writer)
+    {
         writer.Write(_x.Length);
         foreach (double v in _x)
         {
@@ -213,59 +222,36 @@ public sealed class IsotonicCalibrator
         }
     }
 
-    /// <summary>Reads a calibrator written by <see cref="Save"/>.</summary>
-    /// <param name="stream">A readable stream positioned at the calibrator; left open.</param>
-    /// <returns>The calibrator.</returns>
-    /// <exception cref="InvalidDataException">The stream does not hold a valid calibrator.</exception>
-    public static IsotonicCalibrator Load(Stream stream)
+    /// <summary>Reads what <see cref="Write"/> wrote, checking monotonicity.</summary>
+    internal static IsotonicCalibrator Read(BinaryReader reader)
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        try
+        int count = reader.ReadInt32();
+        if (count < 1 || count > (1 << 26))
         {
-            if (reader.ReadInt32() != Magic)
-            {
-                throw new InvalidDataException("Not an isotonic calibrator (bad magic number).");
-            }
-
-            int version = reader.ReadInt32();
-            if (version != FormatVersion)
-            {
-                throw new InvalidDataException($"Isotonic calibrator format version {version} is not supported (expected {FormatVersion}).");
-            }
-
-            int count = reader.ReadInt32();
-            if (count < 1 || count > (1 << 26))
-            {
-                throw new InvalidDataException($"Isotonic calibrator with {count} knots is invalid.");
-            }
-
-            var x = new double[count];
-            var y = new double[count];
-            for (int i = 0; i < count; i++)
-            {
-                x[i] = reader.ReadDouble();
-            }
-
-            for (int i = 0; i < count; i++)
-            {
-                y[i] = reader.ReadDouble();
-            }
-
-            for (int i = 0; i < count; i++)
-            {
-                if (!double.IsFinite(x[i]) || !double.IsFinite(y[i]) || (i > 0 && (x[i] <= x[i - 1] || y[i] < y[i - 1])))
-                {
-                    throw new InvalidDataException($"Isotonic calibrator knot {i} breaks monotonicity or is not finite.");
-                }
-            }
-
-            return new IsotonicCalibrator(x, y);
+            throw new InvalidDataException($"A saved isotonic calibrator with {count} knots is invalid.");
         }
-        catch (EndOfStreamException ex)
+
+        var x = new double[count];
+        var y = new double[count];
+        for (int i = 0; i < count; i++)
         {
-            throw new InvalidDataException("The isotonic calibrator is truncated.", ex);
+            x[i] = reader.ReadDouble();
         }
+
+        for (int i = 0; i < count; i++)
+        {
+            y[i] = reader.ReadDouble();
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            if (!double.IsFinite(x[i]) || !double.IsFinite(y[i]) || (i > 0 && (x[i] <= x[i - 1] || y[i] < y[i - 1])))
+            {
+                throw new InvalidDataException($"Saved isotonic calibrator knot {i} breaks monotonicity or is not finite.");
+            }
+        }
+
+        return new IsotonicCalibrator(x, y);
     }
 
     private static void Check(double value, int index, string paramName)

@@ -33,8 +33,8 @@ namespace Eccos.Scheduling;
 /// </remarks>
 public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
-    private const uint FileMagic = 0x48534845; // "EHSH"
-    private const int FileVersion = 1;
+    private const string SavedKind = "eccos.hashing-embedder";
+    private const int SavedVersion = 1;
     private const ulong FnvOffset = 14695981039346656037UL;
     private const ulong FnvPrime = 1099511628211UL;
     private const ulong WordSeed = 0x9E3779B97F4A7C15UL;
@@ -141,107 +141,86 @@ public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embe
     }
 
     /// <summary>Loads a generator written by <see cref="Save"/>.</summary>
-    /// <param name="stream">The stream, positioned at the generator.</param>
+    /// <param name="stream">The stream, positioned at the generator; left open.</param>
     /// <returns>The generator.</returns>
-    /// <exception cref="InvalidDataException">The stream does not hold a generator, has an unknown version, or is truncated.</exception>
-    public static HashingEmbeddingGenerator Load(Stream stream)
+    /// <exception cref="InvalidDataException">The stream does not hold a saved generator, has an unsupported version, or is truncated or corrupt.</exception>
+    public static HashingEmbeddingGenerator Load(Stream stream) => ModelFile.Read(stream, SavedKind, SavedVersion, static (reader, _) =>
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        HashingEmbeddingGeneratorOptions o;
         try
         {
-            if (reader.ReadUInt32() != FileMagic)
+            o = new HashingEmbeddingGeneratorOptions
             {
-                throw new InvalidDataException("The stream does not hold a HashingEmbeddingGenerator (bad magic number).");
-            }
-
-            int version = reader.ReadInt32();
-            if (version != FileVersion)
-            {
-                throw new InvalidDataException($"HashingEmbeddingGenerator format version {version} is not supported (this library reads version {FileVersion}).");
-            }
-
-            HashingEmbeddingGeneratorOptions o;
-            try
-            {
-                o = new HashingEmbeddingGeneratorOptions
-                {
-                    Dimensions = reader.ReadInt32(),
-                    MaxWordNGram = reader.ReadInt32(),
-                    MinCharNGram = reader.ReadInt32(),
-                    MaxCharNGram = reader.ReadInt32(),
-                    CharNGramWeight = reader.ReadSingle(),
-                    MaxDocumentFrequency = reader.ReadDouble(),
-                    UseIdf = reader.ReadBoolean(),
-                    MinDocumentFrequency = reader.ReadInt32(),
-                }.Validated();
-            }
-            catch (ArgumentException ex)
-            {
-                throw new InvalidDataException($"The stored HashingEmbeddingGenerator options are invalid: {ex.Message}", ex);
-            }
-
-            bool fitted = reader.ReadBoolean();
-            if (!fitted)
-            {
-                return new HashingEmbeddingGenerator(o, null, 0);
-            }
-
-            int corpusSize = reader.ReadInt32();
-            int count = reader.ReadInt32();
-            if (corpusSize < 1 || count < 0)
-            {
-                throw new InvalidDataException($"The stored HashingEmbeddingGenerator is corrupt (corpus size {corpusSize}, {count} weights).");
-            }
-
-            var idf = new Dictionary<ulong, float>(count);
-            for (int i = 0; i < count; i++)
-            {
-                ulong key = reader.ReadUInt64();
-                float weight = reader.ReadSingle();
-                if (!float.IsFinite(weight) || weight < 0 || !idf.TryAdd(key, weight))
-                {
-                    throw new InvalidDataException($"The stored HashingEmbeddingGenerator is corrupt (weight {i} of {count}).");
-                }
-            }
-
-            return new HashingEmbeddingGenerator(o, idf, corpusSize);
+                Dimensions = reader.ReadInt32(),
+                MaxWordNGram = reader.ReadInt32(),
+                MinCharNGram = reader.ReadInt32(),
+                MaxCharNGram = reader.ReadInt32(),
+                CharNGramWeight = reader.ReadSingle(),
+                MaxDocumentFrequency = reader.ReadDouble(),
+                UseIdf = reader.ReadBoolean(),
+                MinDocumentFrequency = reader.ReadInt32(),
+            }.Validated();
         }
-        catch (EndOfStreamException ex)
+        catch (ArgumentException ex)
         {
-            throw new InvalidDataException("The stored HashingEmbeddingGenerator is truncated.", ex);
+            throw new InvalidDataException($"The saved hashing embedder's options are invalid: {ex.Message}", ex);
         }
-    }
 
-    /// <summary>Writes this generator (options and fitted weights) to <paramref name="stream"/>.</summary>
+        if (!reader.ReadBoolean())
+        {
+            return new HashingEmbeddingGenerator(o, null, 0);
+        }
+
+        int corpusSize = reader.ReadInt32();
+        int count = reader.ReadInt32();
+        if (corpusSize < 1 || count < 0)
+        {
+            throw new InvalidDataException($"The saved hashing embedder is corrupt (corpus size {corpusSize}, {count} weights).");
+        }
+
+        var idf = new Dictionary<ulong, float>(Math.Min(count, 1 << 20));
+        for (int i = 0; i < count; i++)
+        {
+            ulong key = reader.ReadUInt64();
+            float weight = reader.ReadSingle();
+            if (!float.IsFinite(weight) || weight < 0 || !idf.TryAdd(key, weight))
+            {
+                throw new InvalidDataException($"The saved hashing embedder is corrupt (weight {i} of {count}).");
+            }
+        }
+
+        return new HashingEmbeddingGenerator(o, idf, corpusSize);
+    });
+
+    /// <summary>Writes this generator (options and fitted weights) in the library's saved-model format.</summary>
     /// <param name="stream">A writable stream; left open.</param>
     public void Save(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        writer.Write(FileMagic);
-        writer.Write(FileVersion);
-        writer.Write(_options.Dimensions);
-        writer.Write(_options.MaxWordNGram);
-        writer.Write(_options.MinCharNGram);
-        writer.Write(_options.MaxCharNGram);
-        writer.Write(_options.CharNGramWeight);
-        writer.Write(_options.MaxDocumentFrequency);
-        writer.Write(_options.UseIdf);
-        writer.Write(_options.MinDocumentFrequency);
-        writer.Write(_idf is not null);
-        if (_idf is null)
+        ModelFile.Write(stream, SavedKind, SavedVersion, writer =>
         {
-            return;
-        }
+            writer.Write(_options.Dimensions);
+            writer.Write(_options.MaxWordNGram);
+            writer.Write(_options.MinCharNGram);
+            writer.Write(_options.MaxCharNGram);
+            writer.Write(_options.CharNGramWeight);
+            writer.Write(_options.MaxDocumentFrequency);
+            writer.Write(_options.UseIdf);
+            writer.Write(_options.MinDocumentFrequency);
+            writer.Write(_idf is not null);
+            if (_idf is null)
+            {
+                return;
+            }
 
-        writer.Write(_corpusSize);
-        writer.Write(_idf.Count);
-        foreach (ulong key in SortedKeys(_idf))
-        {
-            writer.Write(key);
-            writer.Write(_idf[key]);
-        }
+            writer.Write(_corpusSize);
+            writer.Write(_idf.Count);
+            foreach (ulong key in SortedKeys(_idf))
+            {
+                writer.Write(key);
+                writer.Write(_idf[key]);
+            }
+        });
     }
 
     /// <inheritdoc />

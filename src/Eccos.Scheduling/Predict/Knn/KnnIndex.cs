@@ -120,7 +120,7 @@ internal sealed class KnnIndex
                 itemChunks[row / _chunkRows][row % _chunkRows] = newItems[n];
             }
 
-            KnnStatistics stats = old.Statistics.With(newItems, tasks.Count, models.Count);
+            PriorSums stats = KnnStatistics.With(old.Statistics, newItems, tasks.Count, models.Count);
             Volatile.Write(ref _snapshot, new KnnSnapshot(dimensions, newCount, _chunkRows, vectorChunks, itemChunks,
                 models.Names, models.Index, tasks.Names, tasks.Index, stats, _lists?.Publish(_clustering!.Probes)));
             if (clusterInBackground)
@@ -206,7 +206,7 @@ internal sealed class KnnIndex
 
             var modelTable = new NameTable(models);
             var taskTable = new NameTable(tasks);
-            KnnStatistics stats = KnnStatistics.Empty.With(items, tasks.Length, models.Length);
+            PriorSums stats = KnnStatistics.With(KnnStatistics.Empty, items, tasks.Length, models.Length);
             _lists = lists;
             Volatile.Write(ref _snapshot, new KnnSnapshot(dimensions, count, _chunkRows, vectorChunks, itemChunks,
                 modelTable.Names, modelTable.Index, taskTable.Names, taskTable.Index, stats, lists?.Publish(_clustering!.Probes)));

@@ -16,7 +16,7 @@ internal sealed class KnnSnapshot
         Dictionary<string, int> modelIndex,
         string[] tasks,
         Dictionary<string, int> taskIndex,
-        KnnStatistics statistics,
+        PriorSums statistics,
         KnnClusterLayout? clusters = null)
     {
         Dimensions = dimensions;
@@ -50,7 +50,7 @@ internal sealed class KnnSnapshot
 
     public Dictionary<string, int> TaskIndex { get; }
 
-    public KnnStatistics Statistics { get; }
+    public PriorSums Statistics { get; }
 
     /// <summary>
     /// Gets the inverted-file layout when the index is clustered: the rows then live in its lists, not in
@@ -188,64 +188,22 @@ internal sealed class KnnSnapshot
     }
 }
 
-/// <summary>
-/// Per (slot, model) sums behind the priors: slot 0 is all queries, slot t + 1 the queries of task t. Four sums each:
-/// score sum, graded count, output-token sum, output count. Immutable; <see cref="With"/> returns a new instance.
-/// </summary>
-internal sealed class KnnStatistics
+/// <summary>Builds the prior sums of a snapshot: those of the previous one, grown, plus the new items.</summary>
+internal static class KnnStatistics
 {
-    public const int Fields = 4;
+    public static PriorSums Empty { get; } = new(0, 0);
 
-    private readonly double[] _sums;
-
-    private KnnStatistics(double[] sums, int tasks, int models)
+    public static PriorSums With(PriorSums previous, ReadOnlySpan<KnnItem> items, int tasks, int models)
     {
-        _sums = sums;
-        TaskCount = tasks;
-        ModelCount = models;
-    }
-
-    public static KnnStatistics Empty { get; } = new([], 0, 0);
-
-    public int TaskCount { get; }
-
-    public int ModelCount { get; }
-
-    /// <summary>Gets the four sums of (slot, model): slot 0 for all queries, 1 + task for one task.</summary>
-    public ReadOnlySpan<double> Of(int slot, int model) => _sums.AsSpan(((slot * ModelCount) + model) * Fields, Fields);
-
-    public KnnStatistics With(ReadOnlySpan<KnnItem> items, int tasks, int models)
-    {
-        var sums = new double[(tasks + 1) * models * Fields];
-        for (int slot = 0; slot <= TaskCount; slot++)
-        {
-            _sums.AsSpan(slot * ModelCount * Fields, ModelCount * Fields).CopyTo(sums.AsSpan(slot * models * Fields));
-        }
-
+        PriorSums sums = previous.Resized(models, tasks);
         foreach (KnnItem item in items)
         {
             foreach (KnnOutcome o in item.Outcomes)
             {
-                AddTo(sums, ((0 * models) + o.Model) * Fields, o);
-                if (item.Task >= 0)
-                {
-                    AddTo(sums, (((item.Task + 1) * models) + o.Model) * Fields, o);
-                }
+                sums.Add(o.Model, item.Task, float.IsNaN(o.Score) ? null : o.Score, o.Tokens);
             }
         }
 
-        return new KnnStatistics(sums, tasks, models);
-    }
-
-    private static void AddTo(double[] sums, int at, KnnOutcome o)
-    {
-        if (!float.IsNaN(o.Score))
-        {
-            sums[at] += o.Score;
-            sums[at + 1]++;
-        }
-
-        sums[at + 2] += o.Tokens;
-        sums[at + 3]++;
+        return sums;
     }
 }

@@ -21,7 +21,7 @@ public class CalibrationMeasurements
         {
             foreach (bool scale in new[] { false, true })
             {
-                var p = TaskPriorPredictor.Fit(d.Fit, new TaskPriorPredictorOptions { QualityPseudoCount = k, OutputTokensPseudoCount = k, ScaleOutputTokensWithInput = scale });
+                var p = TaskPriorPredictor.Fit(d.Fit, new TaskPriorPredictorOptions { PriorPseudoCount = k, ScaleOutputTokensWithInput = scale });
                 PredictionMetrics v = await PredictionMetrics.EvaluateAsync(p, d.Validation, d.Models);
                 Print($"fit→validation k={k} scale={scale}", v);
             }

@@ -229,7 +229,8 @@ public class KnnClusteredSearchTests
         original.Save(stream);
 
         KnnPredictor loaded = KnnPredictor.Load(new MemoryStream(stream.ToArray()), generator, options);
-        KnnPredictor asExact = KnnPredictor.Load(new MemoryStream(stream.ToArray()), generator);
+        KnnPredictor asSaved = KnnPredictor.Load(new MemoryStream(stream.ToArray()), generator);
+        KnnPredictor asExact = KnnPredictor.Load(new MemoryStream(stream.ToArray()), generator, new KnnPredictorOptions());
         KnnPredictor exact = await KnnPredictor.CreateAsync(history.Concat(ClusteredHistory(100, Dims, centres: 8, seed: 16)), generator);
         KnnClusterLayout before = original.Index.Snapshot.Clusters!, after = loaded.Index.Snapshot.Clusters!;
         SchedulingQuery[] queries = [.. ClusteredHistory(30, Dims, centres: 8, seed: 17).Select(r => new SchedulingQuery(r.Text, 10))];
@@ -243,32 +244,11 @@ public class KnnClusteredSearchTests
                 Is.EqualTo(Enumerable.Range(0, before.ListCount).Select(l => before.Rows[l].Take(before.Counts[l]))), "the same lists, late rows included");
             Assert.That(actual.Quality.ToArray(), Is.EqualTo(expected.Quality.ToArray()));
             Assert.That(actual.Cost.ToArray(), Is.EqualTo(expected.Cost.ToArray()));
+            Assert.That(asSaved.Index.Snapshot.Clusters, Is.Not.Null, "without options: the saved ones (clustered)");
+            Assert.That((await asSaved.PredictAsync(queries, Both)).Quality.ToArray(), Is.EqualTo(expected.Quality.ToArray()));
             Assert.That(asExact.Index.Snapshot.Clusters, Is.Null, "loaded with exact search: the rows, in row order");
             Assert.That((await asExact.PredictAsync(queries, Both)).Quality.ToArray(),
                 Is.EqualTo((await exact.PredictAsync(queries, Both)).Quality.ToArray()).Within(1e-12));
-        });
-    }
-
-    [Test]
-    public async Task A_version_1_file_loads_exact_or_clustered()
-    {
-        const int Dims = 16;
-        List<OutcomeRecord> history = ClusteredHistory(600, Dims, centres: 6, seed: 18);
-        var generator = new FakeEmbeddingGenerator(Dims);
-        KnnPredictor exact = await KnnPredictor.CreateAsync(history, generator);
-        var clusteredOptions = new KnnPredictorOptions { Search = KnnSearch.Clustered, Probes = 3 };
-        KnnPredictor clustered = await KnnPredictor.CreateAsync(history, generator, clusteredOptions);
-        byte[] v1 = VersionOne(exact);
-
-        KnnPredictor loadedExact = KnnPredictor.Load(new MemoryStream(v1), generator);
-        KnnPredictor loadedClustered = KnnPredictor.Load(new MemoryStream(v1), generator, clusteredOptions);
-        SchedulingQuery[] queries = [.. ClusteredHistory(30, Dims, centres: 6, seed: 19).Select(r => new SchedulingQuery(r.Text, 10))];
-        Assert.Multiple(async () =>
-        {
-            Assert.That(loadedExact.Count, Is.EqualTo(600));
-            Assert.That((await loadedExact.PredictAsync(queries, Both)).Quality.ToArray(), Is.EqualTo((await exact.PredictAsync(queries, Both)).Quality.ToArray()));
-            Assert.That(loadedClustered.Index.Snapshot.Clusters!.Centroids, Is.EqualTo(clustered.Index.Snapshot.Clusters!.Centroids), "clustered on load as when built");
-            Assert.That((await loadedClustered.PredictAsync(queries, Both)).Quality.ToArray(), Is.EqualTo((await clustered.PredictAsync(queries, Both)).Quality.ToArray()));
         });
     }
 
@@ -355,22 +335,6 @@ public class KnnClusteredSearchTests
         {
             Assert.That(System.Numerics.Tensors.TensorPrimitives.Norm(s.Row(row)), Is.EqualTo(1).Within(1e-5), $"row {row} stored normalized");
         }
-    }
-
-    /// <summary>
-    /// The version 1 format of an exact index: version 2 wrote the same bytes plus a 0 list count before the checksum.
-    /// </summary>
-    private static byte[] VersionOne(KnnPredictor exact)
-    {
-        using var stream = new MemoryStream();
-        exact.Save(stream);
-        byte[] v2 = stream.ToArray();
-        Assert.That(BitConverter.ToInt32(v2, 4), Is.EqualTo(2));
-        Assert.That(BitConverter.ToInt32(v2, v2.Length - 32 - 4), Is.Zero, "an exact index stores no lists");
-        byte[] v1 = [.. v2.AsSpan(0, v2.Length - 32 - 4), .. new byte[32]];
-        BitConverter.GetBytes(1).CopyTo(v1, 4);
-        Resign(v1);
-        return v1;
     }
 
     private static void Resign(byte[] file) => SHA256.HashData(file.AsSpan(0, file.Length - 32)).CopyTo(file, file.Length - 32);

@@ -311,17 +311,24 @@ public class KnnPredictorTests
             Throws.TypeOf<InvalidDataException>().With.Message.Contains("truncated"));
         Assert.That(() => KnnPredictor.Load(new MemoryStream("not an index at all"u8.ToArray()), generator),
             Throws.TypeOf<InvalidDataException>().With.Message.Contains("magic"));
+        // The header: magic 8, format version 4, kind "eccos.knn" 1 + 9, kind version 4; then the options (62 bytes),
+        // has-hashing-embedder 1, has-model-id 1, "fake" 1 + 4, dimensions 4, the row count 4.
+        const int KindVersion = 8 + 4 + 1 + 9;
+        const int Dimensions = KindVersion + 4 + 62 + 1 + 1 + 1 + 4;
         byte[] future = (byte[])bytes.Clone();
-        future[4] = 99;
+        future[KindVersion] = 99;
         Assert.That(() => KnnPredictor.Load(new MemoryStream(future), generator),
             Throws.TypeOf<InvalidDataException>().With.Message.Contains("version 99"));
-        // magic 4, version 4, has-model-id 1, "fake" 1 + 4, dimensions 4, then the row count: claim int.MaxValue rows.
+        byte[] other = (byte[])bytes.Clone();
+        "eccos.xyz"u8.CopyTo(other.AsSpan(8 + 4 + 1));
+        Assert.That(() => KnnPredictor.Load(new MemoryStream(other), generator),
+            Throws.TypeOf<InvalidDataException>().With.Message.Contains("holds a saved 'eccos.xyz', not a 'eccos.knn'"));
         byte[] huge = (byte[])bytes.Clone();
-        BitConverter.GetBytes(int.MaxValue).CopyTo(huge, 18);
+        BitConverter.GetBytes(int.MaxValue).CopyTo(huge, Dimensions + 4);
         Assert.That(() => KnnPredictor.Load(new MemoryStream(huge), generator),
             Throws.TypeOf<InvalidDataException>().With.Message.Contains("corrupt at row 40"), "reads into the vectors, never allocates 2^31 rows");
         byte[] wideRows = (byte[])bytes.Clone();
-        BitConverter.GetBytes(1 << 20).CopyTo(wideRows, 14);
+        BitConverter.GetBytes(1 << 20).CopyTo(wideRows, Dimensions);
         Assert.That(() => KnnPredictor.Load(new MemoryStream(wideRows), new FakeEmbeddingGenerator(1 << 20)),
             Throws.TypeOf<InvalidDataException>().With.Message.Contains("corrupt"));
         Assert.That(() => KnnPredictor.Load(new MemoryStream(bytes), new FakeEmbeddingGenerator(8, "other-model")),
