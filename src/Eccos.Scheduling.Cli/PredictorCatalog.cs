@@ -35,7 +35,7 @@ internal sealed class PredictorCatalog
     /// <c>task-prior</c> (shrunk per-task rates). Components are fitted once
     /// per run and shared (the hybrid blends the very knn and task-prior that are evaluated on their own). Embedders:
     /// <c>hashing</c> (fitted on the training texts; microseconds per text, not cached) and <c>minilm</c>
-    /// (all-MiniLM-L6-v2, about 90 ms per text, cached on disk).
+    /// (all-MiniLM-L6-v2, slow on a CPU, cached on disk).
     /// </summary>
     public static PredictorCatalog CreateDefault()
     {

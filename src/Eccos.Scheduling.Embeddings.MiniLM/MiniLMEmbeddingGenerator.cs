@@ -10,7 +10,7 @@ namespace Eccos.Scheduling;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Costs roughly 90 ms of CPU per query-length text on a small machine, so wrap it in a cache
+/// Costs tens of milliseconds of CPU per query-length text (docs/knn.md), so wrap it in a cache
 /// (<see cref="DiskCachingEmbeddingGeneratorBuilderExtensions.UseDiskCache"/>) when the same texts come back.
 /// Texts longer than the model's window are truncated by the tokenizer. Memory: a batch holds its attention
 /// tensors (batch × 12 heads × tokens²), about 1.5 GB at its peak for 32 texts of 512 tokens; ONNX Runtime's memory

@@ -20,8 +20,8 @@ public enum MlModelLayout
 {
     /// <summary>
     /// One classifier and one regressor over every (query, model) pair, with the model as a one-hot feature, so that what
-    /// makes a query hard is learned from all models' outcomes at once. The default: it measured better on mmlu-pro
-    /// (see docs/ml-predictor.md).
+    /// makes a query hard is learned from all models' outcomes at once. The default (the comparison is in
+    /// docs/ml-predictor.md).
     /// </summary>
     Shared,
 
@@ -80,8 +80,8 @@ public sealed class MlPredictorOptions
     public MlFeatures Features { get; set; } = MlFeatures.All;
 
     /// <summary>
-    /// Gets or sets the number of boosting iterations (trees) of LightGBM and FastTree. Default 100: on mmlu-pro, 100 trees
-    /// at learning rate 0.1 scored as 300 at 0.05 and 1,000 at 0.02 (within 0.001 AUC) and predict three times faster.
+    /// Gets or sets the number of boosting iterations (trees) of LightGBM and FastTree. Default 100 (with
+    /// <see cref="LearningRate"/> 0.1; docs/ml-predictor.md compares it with more trees at lower rates).
     /// </summary>
     public int NumberOfTrees { get; set; } = 100;
 
@@ -120,8 +120,8 @@ public sealed class MlPredictorOptions
 
     /// <summary>
     /// Gets or sets the number of threads of LightGBM and FastTree; at least 1. Default 1: on a machine shared with other
-    /// work, LightGBM's OpenMP threads spin while waiting and a multi-threaded fit measured 10–15× slower than a
-    /// single-threaded one (docs/ml-predictor.md); one thread also makes results repeat exactly. SDCA always runs on one.
+    /// work, LightGBM's OpenMP threads spin while waiting, which makes a multi-threaded fit slower, not faster
+    /// (docs/ml-predictor.md); one thread also makes results repeat exactly. SDCA always runs on one.
     /// </summary>
     public int NumberOfThreads { get; set; } = 1;
 

@@ -9,41 +9,32 @@ namespace Eccos.Scheduling;
 /// An <see cref="IChatClient"/> that spreads requests over a pool of models so that the traffic meets a quality
 /// target at the least cost without any model taking more calls at once than its <see cref="ModelProfile.Capacity"/>;
 /// it learns from every call through its outcome sinks. Build one with <see cref="EccosBuilder"/> or, with dependency
-/// injection, <c>services.AddEccos(...)</c>.
+/// injection, <c>services.AddEccos(...)</c>. How it routes, queues, fails over and reports: docs/serving.md.
 /// </summary>
 /// <remarks>
 /// <para>
-/// <b>Routing.</b> In <see cref="EccosMode.Online"/> mode each request is predicted on its own (one
-/// <see cref="IPredictor"/> call) and goes to the model with the lowest score <c>c_j − λ·a_j/N + μ_j</c> among those
-/// with a free slot, using the prices of the latest background solve; before the first solve, to the cheapest model
-/// predicted to reach α (or the best one when none does). In <see cref="EccosMode.Batched"/> mode requests are
-/// assigned jointly by the <see cref="IAssignmentSolver"/>. A request carrying a
-/// <see cref="ChatOptions.ConversationId"/> the router has seen goes to the model holding that conversation; a
-/// request whose <see cref="ChatOptions.ModelId"/> names a pool model goes to that model.
+/// <b>Routing.</b> Each request goes to the model with the lowest score <c>c_j − λ·a_j/N + μ_j</c> at the prices of
+/// the latest background solve (<see cref="EccosMode.Online"/>), or is assigned with its batch by the solver
+/// (<see cref="EccosMode.Batched"/>). A known <see cref="ChatOptions.ConversationId"/> keeps its model; a
+/// <see cref="ChatOptions.ModelId"/> naming a pool model pins it.
 /// </para>
 /// <para>
-/// <b>Capacity.</b> A model never has more calls in flight than its capacity; other requests wait in a FIFO queue of
-/// at most <see cref="EccosOptions.MaxQueueLength"/> per model (waiting honours the caller's cancellation token);
-/// when every candidate's queue is full the request fails at once with <see cref="EccosQueueFullException"/>.
+/// <b>Capacity and failover.</b> Excess requests wait in a bounded FIFO queue per model; when every candidate's
+/// queue is full the request fails at once with <see cref="EccosQueueFullException"/>. A failed call is retried on the
+/// next-best model, up to <see cref="EccosOptions.MaxAttempts"/> models, and when streaming only before the first
+/// update; when every try fails, an <see cref="EccosRoutingException"/> lists them. The caller's cancellation is final.
 /// </para>
 /// <para>
-/// <b>Failover.</b> A failed call is retried on the next-best model not yet tried, up to
-/// <see cref="EccosOptions.MaxAttempts"/> models, and — when streaming — only before the first update has reached the
-/// caller. Cancellation through the caller's token is final. When every try fails, an
-/// <see cref="EccosRoutingException"/> lists them all. Conversation-bound and pinned requests are not failed over.
+/// <b>Explainability.</b> The <see cref="EccosDecision"/> comes back in
+/// <c>ChatResponse.AdditionalProperties["eccos.decision"]</c> (and on the first streaming update).
+/// <see cref="GetService"/> returns the router, its <see cref="ChatClientMetadata"/>, its current
+/// <see cref="EccosPrices"/>, and, keyed by a model name, that model's client or <see cref="ModelProfile"/>.
 /// </para>
 /// <para>
-/// <b>Explainability.</b> The <see cref="EccosDecision"/> is put into
-/// <c>ChatResponse.AdditionalProperties["eccos.decision"]</c> (and into the first streaming update).
-/// <see cref="GetService"/> returns the router itself, its <see cref="ChatClientMetadata"/>, its current
-/// <see cref="EccosPrices"/>, and, with a model name as key, that model's client or <see cref="ModelProfile"/>.
-/// </para>
-/// <para>
-/// <b>Thread safety.</b> All members are safe to call concurrently. <b>Disposal</b> stops accepting requests
-/// (<see cref="ObjectDisposedException"/>), fails requests still waiting for a slot or a batch with
+/// <b>Thread safety and disposal.</b> All members are safe to call concurrently. Disposal fails waiting requests with
 /// <see cref="ObjectDisposedException"/>, lets calls in flight finish (up to <see cref="EccosOptions.ShutdownTimeout"/>),
-/// ends the background loops, flushes the outcome sinks and then disposes the pool clients the router owns (never the
-/// others, never the sinks or the predictor). Prefer <see cref="DisposeAsync"/>.
+/// flushes the outcome sinks and disposes the clients the router owns (never the others, the sinks or the predictor).
+/// Prefer <see cref="DisposeAsync"/>.
 /// </para>
 /// </remarks>
 public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable

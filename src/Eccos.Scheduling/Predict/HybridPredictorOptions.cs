@@ -27,9 +27,9 @@ public sealed class HybridPredictorOptions
     /// <summary>
     /// Gets or sets the loss minimized over the quality weights γ. Default <see cref="HybridQualityLoss.WithinQuery"/>,
     /// the loss that matches what the scheduler does with the blend; <see cref="HybridQualityLoss.Brier"/> or
-    /// <see cref="HybridQualityLoss.LogLoss"/> fit the blend for probability accuracy instead (on mmlu-pro they put
-    /// more weight on the predictor with the best pooled AUC, which separates easy from hard queries but not the models
-    /// of one query; see docs/calibration.md).
+    /// <see cref="HybridQualityLoss.LogLoss"/> fit the blend for probability accuracy instead (they favour the
+    /// predictor that best separates easy from hard queries, which is not the one that best ranks the models of one
+    /// query; see docs/calibration.md).
     /// </summary>
     public HybridQualityLoss QualityLoss { get; set; } = HybridQualityLoss.WithinQuery;
 

@@ -11,8 +11,8 @@ public sealed class CalibratedPredictorOptions
 
     /// <summary>
     /// Gets or sets a value indicating whether predicted output tokens are recalibrated too (a per-model isotonic map
-    /// of predicted to recorded tokens; cost follows). Default <see langword="false"/>: on mmlu-pro it does not lower
-    /// the task prior's output-token MAE (docs/calibration.md).
+    /// of predicted to recorded tokens; cost follows). Default <see langword="false"/> (docs/calibration.md: it did
+    /// not lower the output-token error of a task prior).
     /// </summary>
     public bool CalibrateOutputTokens { get; set; }
 

@@ -12,7 +12,7 @@ public sealed class HashingEmbeddingGeneratorOptions
 
     /// <summary>
     /// Gets or sets the longest word n-gram: 0 for no word features, 1 (the default) for words, 2 for words and word
-    /// pairs (pairs did not help on MMLU-Pro).
+    /// pairs.
     /// </summary>
     public int MaxWordNGram { get; set; } = 1;
 
@@ -40,9 +40,9 @@ public sealed class HashingEmbeddingGeneratorOptions
 
     /// <summary>
     /// Gets or sets a value indicating whether <see cref="HashingEmbeddingGenerator.Fit"/> also learns inverse
-    /// document frequency weights (besides the stop list). Default: <see langword="false"/>: on MMLU-Pro, IDF
-    /// weighting lowered the kNN predictor's AUC (rare n-grams mark a question's topic, while what predicts success is
-    /// its kind: calculation or recall, numeric options, length), whereas the stop list alone raised it.
+    /// document frequency weights (besides the stop list). Default: <see langword="false"/>: rare n-grams mark a
+    /// question's topic, while what predicts success is its kind (calculation or recall, numeric options, length);
+    /// docs/knn.md has the comparison.
     /// </summary>
     public bool UseIdf { get; set; }
 

@@ -1,6 +1,6 @@
 namespace Eccos.Scheduling;
 
-/// <summary>Options of a <see cref="KnnPredictor"/>. The defaults were chosen by measurement on MMLU-Pro (docs/knn.md).</summary>
+/// <summary>Options of a <see cref="KnnPredictor"/>. How the defaults were chosen: docs/knn.md.</summary>
 /// <remarks>
 /// A plain mutable object, not thread-safe. The predictor validates and copies it when created or loaded, so changing
 /// it afterwards does not affect that predictor.
@@ -51,7 +51,7 @@ public sealed class KnnPredictorOptions
     /// that shifts each model's prior before the per-model shrinkage: the similarity-weighted mean, over all graded
     /// outputs of the neighbours (any model), of score − that model's prior for the neighbour's task, shrunk by
     /// <see cref="DifficultyShrinkage"/>. A model then borrows evidence from the other models' results on similar
-    /// queries (on MMLU-Pro: AUC +0.004). Default: <see langword="true"/>.
+    /// queries. Default: <see langword="true"/>.
     /// </summary>
     public bool PoolDifficulty { get; set; } = true;
 

@@ -4,8 +4,8 @@ namespace Eccos.Scheduling;
 public enum KnnSearch
 {
     /// <summary>
-    /// Exact search: every stored query is compared with the query. Cost grows linearly with the history (about
-    /// 0.25 ms per query over 10,000 stored 384-dimensional embeddings); results need no training and are exact.
+    /// Exact search: every stored query is compared with the query. Cost grows linearly with the history; results need
+    /// no training and are exact.
     /// </summary>
     Exact = 0,
 
