@@ -17,6 +17,7 @@ namespace Eccos.Scheduling;
 internal sealed class BatchScheduler
 {
     private readonly RouterCore _router;
+    private readonly Dispatcher _dispatcher;
     private readonly object _lock = new();
     private readonly List<Pending> _pending = [];
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -27,9 +28,11 @@ internal sealed class BatchScheduler
     private Exception? _closed;
     private Task _loop = Task.CompletedTask;
 
-    public BatchScheduler(RouterCore router)
+    public BatchScheduler(RouterCore router, Dispatcher dispatcher)
     {
         _router = router;
+        _dispatcher = dispatcher;
+        dispatcher.Freed = OnCapacityReleased;
         EccosOptions o = router.Options;
         _maxPending = (int)Math.Min(int.MaxValue, Math.Max(o.BatchSize, (long)o.MaxQueueLength * router.Pool.Length));
         _windowTicks = (long)(o.BatchWindow.TotalSeconds * router.Time.TimestampFrequency);
@@ -205,14 +208,37 @@ internal sealed class BatchScheduler
         }
 
         long releases = Volatile.Read(ref _releases);
+        try
+        {
+            await SolveBatchAsync(batch, releases, stop).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Whatever ends the batch (disposal during the prediction or the solve, a bug), its requests are not lost:
+            // they fail with the router's closing error, or go back to the queue.
+            if (ex is not OperationCanceledException || !stop.IsCancellationRequested)
+            {
+                EccosLog.BatchFailed(_router.Logger, ex, batch.Length);
+            }
+
+            Requeue(batch, releases);
+            if (stop.IsCancellationRequested)
+            {
+                throw;
+            }
+        }
+    }
+
+    private async Task SolveBatchAsync(Pending[] batch, long releases, CancellationToken stop)
+    {
         PoolMember[] pool = _router.Pool;
         int m = pool.Length;
         int[] free = new int[m];
         bool anyFree = false;
         for (int j = 0; j < m; j++)
         {
-            int f = pool[j].Gate.Free;
-            free[j] = pool[j].Gate.Capacity == int.MaxValue ? AssignmentConstraints.Unlimited : f;
+            int f = pool[j].Health.State is EccosModelHealth.Healthy or EccosModelHealth.Probing ? Math.Max(0, pool[j].Capacity - pool[j].InFlight) : 0;
+            free[j] = pool[j].Capacity == int.MaxValue && f > 0 ? AssignmentConstraints.Unlimited : f;
             anyFree |= f > 0;
         }
 
@@ -237,12 +263,7 @@ internal sealed class BatchScheduler
             prices = _router.SolvePrices(predictions, new AssignmentConstraints { QualityTarget = _router.TargetOnPredictions, Capacities = free }, start, stop, out result);
             _router.PublishPrices(prices, EccosMode.Batched);
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            Requeue(batch, releases);
-            throw;
-        }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
         {
             EccosLog.BatchFailed(_router.Logger, ex, batch.Length);
             prices = _router.Prices;
@@ -259,28 +280,24 @@ internal sealed class BatchScheduler
                 continue;
             }
 
-            int held = j >= 0 && pool[j].Gate.TryAcquire() ? j : -1;
-            if (result is not null && held < 0)
+            RoutePlan plan = RoutePlan.Scored(result is null ? EccosRouteReason.Scheduled : EccosRouteReason.Batched, pool, queries[i].InputTokens,
+                predictions.QualityRow(i), predictions.CostRow(i), predictions.OutputTokensRow(i), predictions.EligibleRow(i), prices);
+            Grant? held = j >= 0 ? _dispatcher.TryAdmitModel(j, plan.Tokens[j]) : null;
+            if (result is not null && held is null)
             {
                 deferred.Add(batch[i]); // the slot went to a failover meanwhile
                 continue;
             }
 
-            if (held >= 0)
-            {
-                _router.SlotTaken(pool[held]);
-            }
-
-            RoutePlan plan = RoutePlan.Score(result is null ? EccosRouteReason.Scheduled : EccosRouteReason.Batched, _router.Profiles,
-                predictions.QualityRow(i), predictions.CostRow(i), predictions.EligibleRow(i), prices, _router.TargetOnPredictions, held);
+            plan.PreGranted = held;
             batch[i].Registration.Dispose();
             if (batch[i].TrySetResult(plan))
             {
                 assigned++;
             }
-            else if (held >= 0)
+            else
             {
-                _router.ReleaseSlot(pool[held]); // cancelled meanwhile
+                held?.Dispose(); // cancelled meanwhile
             }
         }
 
@@ -297,16 +314,32 @@ internal sealed class BatchScheduler
 
     private void Requeue(Pending[] items, long releasesBefore)
     {
+        Exception? closed;
         lock (_lock)
         {
-            Pending[] alive = [.. items.Where(p => !p.Task.IsCompleted)];
-            foreach (Pending p in alive)
+            closed = _closed;
+            if (closed is null)
             {
-                p.Deferred = true;
+                Pending[] alive = [.. items.Where(p => !p.Task.IsCompleted)];
+                foreach (Pending p in alive)
+                {
+                    p.Deferred = true;
+                }
+
+                _pending.InsertRange(0, alive);
+                _blockedAt = releasesBefore; // unblocked by any release since the free slots were counted
+            }
+        }
+
+        if (closed is not null)
+        {
+            foreach (Pending p in items)
+            {
+                p.Registration.Dispose();
+                p.TrySetException(closed); // the router is closing: these requests end now, not at the shutdown timeout
             }
 
-            _pending.InsertRange(0, alive);
-            _blockedAt = releasesBefore; // unblocked by any release since the free slots were counted
+            return;
         }
 
         _wake.Writer.TryWrite(true);

@@ -51,7 +51,9 @@ public sealed class EccosBuilder
     private readonly List<Action<EccosOptions>> _configure = [];
     private readonly List<Func<IServiceProvider, IOutcomeSink>> _sinks = [];
     private readonly List<IEnumerable<SchedulingQuery>> _warmUp = [];
-    private Func<IServiceProvider, CancellationToken, Task<PredictorSetup>>? _predictor;
+    private readonly List<(string Target, EccosLimitKind Kind, Func<IServiceProvider, System.Threading.RateLimiting.RateLimiter> Factory)> _limiters = [];
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<IServiceProvider, StartedPredictor> _started = [];
+    private Func<IServiceProvider, IReadOnlyList<ModelProfile>, CancellationToken, Task<PredictorSetup>>? _predictor;
     private bool _learnFromTraffic = true;
     private IAssignmentSolver? _solver;
     private QualityTargetCurve? _curve;
@@ -136,7 +138,7 @@ public sealed class EccosBuilder
     public EccosBuilder UsePredictor(Func<IServiceProvider, CancellationToken, Task<IPredictor>> factory, bool learnFromTraffic = true)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return UsePredictorSetup(async (services, cancellationToken) => new PredictorSetup(await factory(services, cancellationToken).ConfigureAwait(false)), learnFromTraffic);
+        return UsePredictorSetup(async (services, _, cancellationToken) => new PredictorSetup(await factory(services, cancellationToken).ConfigureAwait(false)), learnFromTraffic);
     }
 
     /// <summary>
@@ -248,6 +250,29 @@ public sealed class EccosBuilder
         return this;
     }
 
+    /// <summary>
+    /// Adds a <see cref="System.Threading.RateLimiting.RateLimiter"/> a model (or every model of a limit group, see
+    /// <see cref="EccosModelOptions.LimitGroup"/>) is admitted through, besides its configured limits — for example a
+    /// distributed limiter shared by several instances. The router asks it with <c>AttemptAcquire</c> and never queues in
+    /// it; it does not dispose it.
+    /// </summary>
+    /// <param name="modelOrGroup">A pool model's name, or a group of <see cref="EccosOptions.LimitGroups"/>.</param>
+    /// <param name="kind">What its permits are: calls in flight (held until the call ends), requests, or tokens.</param>
+    /// <param name="limiter">Creates (or resolves) the limiter from the build's service provider.</param>
+    /// <returns>This builder.</returns>
+    public EccosBuilder UseRateLimiter(string modelOrGroup, EccosLimitKind kind, Func<IServiceProvider, System.Threading.RateLimiting.RateLimiter> limiter)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelOrGroup);
+        ArgumentNullException.ThrowIfNull(limiter);
+        if (!Enum.IsDefined(kind))
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "The limit kind must be Concurrency, Requests or Tokens.");
+        }
+
+        _limiters.Add((modelOrGroup, kind, limiter));
+        return this;
+    }
+
     /// <summary>Builds the router; its background loops start at once.</summary>
     /// <param name="services">
     /// The service provider that factories, keyed clients, the time provider, logging and metrics come from;
@@ -266,7 +291,9 @@ public sealed class EccosBuilder
             throw new InvalidOperationException($"Eccos router '{Name}': add at least one model to the pool (AddModel).");
         }
 
-        Func<IServiceProvider, CancellationToken, Task<PredictorSetup>> predictor = _predictor ?? ContainerPredictor(services);
+        CheckPool(options);
+        StartedPredictor started = StartPredictor(services);
+        _started.Remove(services); // a router takes the predictor it was checked with; another build starts its own
         var setup = new RouterSetup
         {
             Name = Name,
@@ -279,6 +306,7 @@ public sealed class EccosBuilder
             Time = services.GetService<TimeProvider>() ?? TimeProvider.System,
             LoggerFactory = services.GetService<ILoggerFactory>(),
             MeterFactory = services.GetService<IMeterFactory>(),
+            Startup = started.Cancellation,
         };
         var created = new List<IChatClient>();
         try
@@ -303,6 +331,12 @@ public sealed class EccosBuilder
             {
                 setup.WarmUp.AddRange(queries);
             }
+
+            foreach ((string target, EccosLimitKind kind, Func<IServiceProvider, System.Threading.RateLimiting.RateLimiter> factory) in _limiters)
+            {
+                setup.Limiters.Add(new SuppliedLimiter(target, kind, factory(services)
+                    ?? throw new InvalidOperationException($"Eccos router '{Name}': the {kind} limiter factory of '{target}' returned null.")));
+            }
         }
         catch
         {
@@ -314,17 +348,7 @@ public sealed class EccosBuilder
             throw;
         }
 
-        Task<PredictorSetup> ready;
-        try
-        {
-            ready = predictor(services, setup.Startup.Token)
-                ?? Task.FromException<PredictorSetup>(new InvalidOperationException($"Eccos router '{Name}': the predictor factory returned null."));
-        }
-        catch (Exception ex)
-        {
-            ready = Task.FromException<PredictorSetup>(ex);
-        }
-
+        Task<PredictorSetup> ready = started.Task;
         if (ready.IsFaulted)
         {
             // Known now (a bad history with a synchronous embedder, a factory that throws): fail the build, not the requests.
@@ -340,8 +364,58 @@ public sealed class EccosBuilder
         return new EccosChatClient(setup, ready);
     }
 
+    /// <summary>
+    /// Checks what the build would find wrong, without building: the options against the pool, keyed clients and a
+    /// predictor in the service provider, and the predictor's creation, which starts here (and is reused by the build)
+    /// so that a malformed history fails at start. Called by the container's options validation (ValidateOnStart).
+    /// </summary>
+    internal IEnumerable<string> ValidateAgainst(IServiceProvider services, EccosOptions options)
+    {
+        var errors = new List<string>();
+        try
+        {
+            CheckPool(options);
+        }
+        catch (OptionsValidationException ex)
+        {
+            errors.AddRange(ex.Failures);
+        }
+
+        var keyed = services.GetService<IServiceProviderIsKeyedService>();
+        foreach (ModelEntry m in _models.Where(m => m.ServiceKey is not null))
+        {
+            if (keyed is not null && !keyed.IsKeyedService(typeof(IChatClient), m.ServiceKey))
+            {
+                errors.Add($"Eccos router '{Name}': model '{m.Profile.Name}' uses the IChatClient keyed '{m.ServiceKey}', which is not registered.");
+            }
+        }
+
+        if (_models.Count == 0)
+        {
+            errors.Add($"Eccos router '{Name}': add at least one model to the pool (AddModel).");
+        }
+
+        if (_predictor is null)
+        {
+            var known = services.GetService<IServiceProviderIsService>();
+            bool registered = known is null || known.IsService(typeof(IPredictor)) || (keyed?.IsKeyedService(typeof(IPredictor), Name) ?? false);
+            if (!registered)
+            {
+                errors.Add($"Eccos router '{Name}': set a predictor (UsePredictor, UseKnnPredictor) or register an IPredictor.");
+            }
+        }
+
+        if (errors.Count == 0 && StartPredictor(services).Task is { IsFaulted: true } failed)
+        {
+            Exception error = failed.Exception!.InnerExceptions.Count == 1 ? failed.Exception.InnerExceptions[0] : failed.Exception;
+            errors.Add($"Eccos router '{Name}': the predictor could not be created: {error.Message}");
+        }
+
+        return errors;
+    }
+
     /// <summary>Sets the predictor set-up factory (a predictor plus warm-up queries and what the router owns); used by <c>Use…Predictor</c> extensions.</summary>
-    internal EccosBuilder UsePredictorSetup(Func<IServiceProvider, CancellationToken, Task<PredictorSetup>> factory, bool learnFromTraffic)
+    internal EccosBuilder UsePredictorSetup(Func<IServiceProvider, IReadOnlyList<ModelProfile>, CancellationToken, Task<PredictorSetup>> factory, bool learnFromTraffic)
     {
         _predictor = factory;
         _learnFromTraffic = learnFromTraffic;
@@ -379,12 +453,68 @@ public sealed class EccosBuilder
         return options;
     }
 
-    private Func<IServiceProvider, CancellationToken, Task<PredictorSetup>> ContainerPredictor(IServiceProvider services)
+    /// <summary>What can only be checked against the pool: options and limiters naming models, and a pool that can take a call at all.</summary>
+    private void CheckPool(EccosOptions options)
     {
-        IPredictor predictor = services.GetKeyedService<IPredictor>(Name) ?? services.GetService<IPredictor>()
-            ?? throw new InvalidOperationException($"Eccos router '{Name}': set a predictor (UsePredictor, UseKnnPredictor) or register an IPredictor.");
-        return (_, _) => Task.FromResult(new PredictorSetup(predictor));
+        string pool = string.Join(", ", _models.Select(m => m.Profile.Name));
+        bool IsModel(string name) => _models.Any(m => string.Equals(m.Profile.Name, name, StringComparison.Ordinal));
+        var errors = new List<string>();
+        foreach (string model in options.Models.Keys.Where(k => !IsModel(k)))
+        {
+            errors.Add($"EccosOptions.Models['{model}'] names no model of the pool ({pool}).");
+        }
+
+        foreach ((string target, EccosLimitKind kind, _) in _limiters.Where(l => !IsModel(l.Target) && !options.LimitGroups.ContainsKey(l.Target)))
+        {
+            errors.Add($"UseRateLimiter('{target}', {kind}): '{target}' names no model of the pool ({pool}) and no group of EccosOptions.LimitGroups.");
+        }
+
+        if (_models.All(m => m.Profile.Capacity == 0))
+        {
+            errors.Add($"Every model of the pool ({pool}) has capacity 0: no request could ever be served.");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(Name, typeof(EccosOptions), errors.Select(e => $"Eccos router '{Name}': {e}"));
+        }
     }
+
+    /// <summary>Starts creating the predictor for <paramref name="services"/> once (a start-up check and the build share it).</summary>
+    private StartedPredictor StartPredictor(IServiceProvider services)
+    {
+        lock (_started)
+        {
+            if (_started.TryGetValue(services, out StartedPredictor? started))
+            {
+                return started;
+            }
+
+            var cancellation = new CancellationTokenSource();
+            Task<PredictorSetup> task;
+            try
+            {
+                IPredictor? registered = _predictor is null ? services.GetKeyedService<IPredictor>(Name) ?? services.GetService<IPredictor>() : null;
+                task = _predictor is not null
+                    ? _predictor(services, [.. _models.Select(m => m.Profile)], cancellation.Token)
+                        ?? Task.FromException<PredictorSetup>(new InvalidOperationException($"Eccos router '{Name}': the predictor factory returned null."))
+                    : registered is not null
+                        ? Task.FromResult(new PredictorSetup(registered))
+                        : Task.FromException<PredictorSetup>(new InvalidOperationException($"Eccos router '{Name}': set a predictor (UsePredictor, UseKnnPredictor) or register an IPredictor."));
+            }
+            catch (Exception ex)
+            {
+                task = Task.FromException<PredictorSetup>(ex);
+            }
+
+            started = new StartedPredictor(task, cancellation);
+            _started.Add(services, started);
+            return started;
+        }
+    }
+
+    /// <summary>A predictor being created for one service provider, and what cancels its creation.</summary>
+    private sealed record StartedPredictor(Task<PredictorSetup> Task, CancellationTokenSource Cancellation);
 
     private IChatClient Resolve(ModelEntry m, IServiceProvider services)
     {

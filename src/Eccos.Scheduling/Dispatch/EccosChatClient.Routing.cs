@@ -5,44 +5,49 @@ using Microsoft.Extensions.AI;
 
 namespace Eccos.Scheduling;
 
-/// <content>The request path: plan, admission, calls, failover, accounting.</content>
+/// <content>The request path: plan, admission, tries with timeouts, failover, accounting.</content>
 public sealed partial class EccosChatClient
 {
+    private static long _sequence;
+
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">A message is null, or <see cref="ChatOptions.ModelId"/> names no model of the pool.</exception>
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(messages);
+        IList<ChatMessage> list = Materialize(messages);
         Enter();
         using Activity? activity = StartActivity();
         try
         {
-            RoutedRequest request = await BeginAsync(messages, options, activity, cancellationToken).ConfigureAwait(false);
+            RoutedRequest request = await BeginAsync(list, options, activity, cancellationToken).ConfigureAwait(false);
             while (true)
             {
-                PoolMember member = await AcquireAsync(request, cancellationToken).ConfigureAwait(false);
+                Grant grant = await AdmitAsync(request, cancellationToken).ConfigureAwait(false);
+                PoolMember member = grant.Member;
                 long start = Time.GetTimestamp();
+                using var attempt = new AttemptScope(this, member, streaming: false, cancellationToken);
                 ChatResponse response;
                 try
                 {
-                    response = await member.Client.GetResponseAsync(request.Messages, OptionsFor(request, member), cancellationToken).ConfigureAwait(false);
+                    response = await member.Client.GetResponseAsync(request.Messages, OptionsFor(request, member), attempt.Token).ConfigureAwait(false);
+                    CheckResponse(response, member);
                 }
-                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+                catch (Exception ex) when (attempt.Classify(ex) is { } failure)
                 {
-                    Failed(request, member, ex, start);
+                    Failed(request, grant, failure, start);
                     continue;
                 }
-                catch (OperationCanceledException ex)
+                catch (Exception ex)
                 {
-                    Canceled(request, member, ex, start);
-                    throw;
+                    Canceled(request, grant, ex, start);
+                    throw attempt.Final(ex);
                 }
 
                 EccosDecision decision = Decide(request, member, Time.GetElapsedTime(start));
-                (response.AdditionalProperties ??= [])[EccosDecision.PropertyKey] = decision;
                 var tally = new StreamTally(keepUpdates: false);
                 tally.Add(response);
-                Complete(request, member, start, decision, tally, error: null, abandoned: false, response);
-                return response;
+                Complete(request, grant, start, decision, tally, error: null, abandoned: false, response, blame: false);
+                return WithDecision(response, decision);
             }
         }
         catch (Exception ex) when (MarkError(activity, ex))
@@ -56,43 +61,56 @@ public sealed partial class EccosChatClient
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+    /// <exception cref="ArgumentException">A message is null, or <see cref="ChatOptions.ModelId"/> names no model of the pool.</exception>
+    public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages,
         ChatOptions? options = null,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        StreamAsync(Materialize(messages), options, cancellationToken);
+
+    private async IAsyncEnumerable<ChatResponseUpdate> StreamAsync(IList<ChatMessage> messages, ChatOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(messages);
         Enter();
         try
         {
             using Activity? activity = StartActivity();
             RoutedRequest request = await BeginAsync(messages, options, activity, cancellationToken).ConfigureAwait(false);
-            PoolMember member;
+            Grant grant;
             IAsyncEnumerator<ChatResponseUpdate> stream;
+            AttemptScope scope;
             bool hasFirst;
             long start;
             while (true)
             {
-                member = await AcquireAsync(request, cancellationToken).ConfigureAwait(false);
+                grant = await AdmitAsync(request, cancellationToken).ConfigureAwait(false);
                 start = Time.GetTimestamp();
+                scope = new AttemptScope(this, grant.Member, streaming: true, cancellationToken);
                 IAsyncEnumerator<ChatResponseUpdate>? attempt = null;
                 try
                 {
-                    attempt = member.Client.GetStreamingResponseAsync(request.Messages, OptionsFor(request, member), cancellationToken).GetAsyncEnumerator(cancellationToken);
+                    attempt = grant.Member.Client.GetStreamingResponseAsync(request.Messages, OptionsFor(request, grant.Member), scope.Token).GetAsyncEnumerator(scope.Token);
                     hasFirst = await attempt.MoveNextAsync().ConfigureAwait(false);
+                    if (hasFirst && attempt.Current is null)
+                    {
+                        throw new InvalidOperationException($"Model '{grant.Member.Name}' streamed a null update.");
+                    }
+
+                    scope.FirstUpdate();
                     stream = attempt;
                     break;
                 }
-                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+                catch (Exception ex) when (scope.Classify(ex) is { } failure)
                 {
                     await DisposeQuietlyAsync(attempt).ConfigureAwait(false);
-                    Failed(request, member, ex, start);
+                    scope.Dispose();
+                    Failed(request, grant, failure, start);
                 }
-                catch (OperationCanceledException ex)
+                catch (Exception ex)
                 {
                     await DisposeQuietlyAsync(attempt).ConfigureAwait(false);
-                    Canceled(request, member, ex, start);
-                    throw;
+                    scope.Dispose();
+                    Canceled(request, grant, ex, start);
+                    throw scope.Final(ex);
                 }
             }
 
@@ -100,6 +118,7 @@ public sealed partial class EccosChatClient
             var tally = new StreamTally(keepUpdates: _feedback.NeedsContent);
             EccosDecision? decision = null;
             Exception? error = null;
+            bool blame = false;
             bool finished = false;
             try
             {
@@ -107,20 +126,30 @@ public sealed partial class EccosChatClient
                 {
                     ChatResponseUpdate first = stream.Current;
                     tally.Add(first);
-                    decision = Decide(request, member, Time.GetElapsedTime(start));
-                    (first.AdditionalProperties ??= [])[EccosDecision.PropertyKey] = decision;
-                    yield return first;
+                    decision = Decide(request, grant.Member, Time.GetElapsedTime(start));
+                    yield return WithDecision(first, decision);
                     while (true)
                     {
                         bool more;
                         try
                         {
                             more = await stream.MoveNextAsync().ConfigureAwait(false);
+                            if (more && stream.Current is null)
+                            {
+                                throw new InvalidOperationException($"Model '{grant.Member.Name}' streamed a null update.");
+                            }
                         }
                         catch (Exception ex)
                         {
-                            error = ex;
-                            MarkError(activity, ex);
+                            AttemptFailure? failure = scope.Classify(ex);
+                            blame = failure is not null;
+                            error = failure?.Error ?? scope.Final(ex);
+                            MarkError(activity, error);
+                            if (!ReferenceEquals(error, ex))
+                            {
+                                throw error;
+                            }
+
                             throw;
                         }
 
@@ -140,8 +169,9 @@ public sealed partial class EccosChatClient
             finally
             {
                 await DisposeQuietlyAsync(stream).ConfigureAwait(false);
-                decision ??= Decide(request, member, Time.GetElapsedTime(start));
-                Complete(request, member, start, decision, tally, error, abandoned: !finished && error is null, response: null);
+                scope.Dispose();
+                decision ??= Decide(request, grant.Member, Time.GetElapsedTime(start));
+                Complete(request, grant, start, decision, tally, error, abandoned: !finished && error is null, response: null, blame);
             }
         }
         finally
@@ -150,8 +180,64 @@ public sealed partial class EccosChatClient
         }
     }
 
-    private static bool IsCallerCancellation(Exception ex, CancellationToken cancellationToken) =>
-        ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
+    private static IList<ChatMessage> Materialize(IEnumerable<ChatMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        IList<ChatMessage> list = messages as IList<ChatMessage> ?? [.. messages];
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (list[i] is null)
+            {
+                throw new ArgumentException($"messages[{i}] is null.", nameof(messages));
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary>A model's answer must be an answer: a response object whose messages are not null.</summary>
+    private static void CheckResponse(ChatResponse? response, PoolMember member)
+    {
+        if (response is null)
+        {
+            throw new InvalidOperationException($"Model '{member.Name}' returned no response (null).");
+        }
+
+        foreach (ChatMessage message in response.Messages)
+        {
+            if (message is null)
+            {
+                throw new InvalidOperationException($"Model '{member.Name}' returned a response with a null message.");
+            }
+        }
+    }
+
+    /// <summary>The caller's response: a copy of the model's, with the decision among its additional properties (the model's object is never changed).</summary>
+    private static ChatResponse WithDecision(ChatResponse response, EccosDecision decision)
+    {
+        var copy = new ChatResponse(response.Messages)
+        {
+            ResponseId = response.ResponseId,
+            ConversationId = response.ConversationId,
+            ModelId = response.ModelId,
+            CreatedAt = response.CreatedAt,
+            FinishReason = response.FinishReason,
+            Usage = response.Usage,
+            RawRepresentation = response.RawRepresentation,
+            ContinuationToken = response.ContinuationToken,
+            AdditionalProperties = response.AdditionalProperties?.Clone() ?? [],
+        };
+        copy.AdditionalProperties[EccosDecision.PropertyKey] = decision;
+        return copy;
+    }
+
+    private static ChatResponseUpdate WithDecision(ChatResponseUpdate update, EccosDecision decision)
+    {
+        ChatResponseUpdate copy = update.Clone();
+        copy.AdditionalProperties = update.AdditionalProperties?.Clone() ?? [];
+        copy.AdditionalProperties[EccosDecision.PropertyKey] = decision;
+        return copy;
+    }
 
     private static bool MarkError(Activity? activity, Exception ex)
     {
@@ -190,20 +276,22 @@ public sealed partial class EccosChatClient
         return activity;
     }
 
-    private async ValueTask<RoutedRequest> BeginAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, Activity? activity, CancellationToken cancellationToken)
+    private async ValueTask<RoutedRequest> BeginAsync(IList<ChatMessage> messages, ChatOptions? options, Activity? activity, CancellationToken cancellationToken)
     {
-        IList<ChatMessage> list = messages as IList<ChatMessage> ?? [.. messages];
-        SchedulingQuery query = _queryFactory(list, options);
+        SchedulingQuery query = _queryFactory(messages, options);
         RoutePlan plan;
         try
         {
-            if (options?.ModelId is { } modelId && Find(modelId) is { } pinned)
+            if (options?.ModelId is { } modelId)
             {
-                plan = new RoutePlan(EccosRouteReason.Pinned, pinned.Gate.Capacity > 0 ? [pinned.Index] : [], [], CurrentPrices);
+                PoolMember pinned = FindPinned(modelId)
+                    ?? throw new ArgumentException(
+                        $"ChatOptions.ModelId '{modelId}' names no model of the pool ({string.Join(", ", _core.Names)}); leave it null to let Eccos route.", nameof(options));
+                plan = RoutePlan.Fixed(EccosRouteReason.Pinned, pinned.Index, Pool.Length, query.InputTokens, CurrentPrices);
             }
             else if (options?.ConversationId is { } conversation && _conversations.TryGet(conversation, out int holder))
             {
-                plan = new RoutePlan(EccosRouteReason.ConversationAffinity, [holder], [], CurrentPrices);
+                plan = RoutePlan.Fixed(EccosRouteReason.ConversationAffinity, holder, Pool.Length, query.InputTokens, CurrentPrices);
             }
             else if (_batcher is not null)
             {
@@ -228,8 +316,12 @@ public sealed partial class EccosChatClient
 
         activity?.SetTag("eccos.reason", plan.Reason.ToString());
         EccosLog.RequestText(Logger, query.Id ?? "?", query.Text);
-        return new RoutedRequest(list, options, query, plan, Pool.Length, Time.GetTimestamp(), activity);
+        return new RoutedRequest(this, messages, options, query, plan, Pool.Length, Interlocked.Increment(ref _sequence), activity);
     }
+
+    /// <summary>The pool model a <see cref="ChatOptions.ModelId"/> pins: by pool name, else by the provider model id it is configured with.</summary>
+    private PoolMember? FindPinned(string modelId) =>
+        Find(modelId) ?? Pool.FirstOrDefault(m => string.Equals(m.ModelId, modelId, StringComparison.Ordinal));
 
     private async ValueTask<RoutePlan> PlanOnlineAsync(SchedulingQuery query, CancellationToken cancellationToken)
     {
@@ -240,80 +332,54 @@ public sealed partial class EccosChatClient
             _online!.Observe(predictions.QualityRow(0), predictions.CostRow(0), eligible);
         }
 
-        return RoutePlan.Score(EccosRouteReason.Scheduled, Profiles, predictions.QualityRow(0), predictions.CostRow(0), eligible, CurrentPrices, TargetOnPredictions);
+        return RoutePlan.Scored(EccosRouteReason.Scheduled, Pool, query.InputTokens, predictions.QualityRow(0), predictions.CostRow(0), predictions.OutputTokensRow(0), eligible, CurrentPrices);
     }
 
-    private async ValueTask<PoolMember> AcquireAsync(RoutedRequest request, CancellationToken cancellationToken)
+    private async ValueTask<Grant> AdmitAsync(RoutedRequest request, CancellationToken cancellationToken)
     {
-        int pre = request.Plan.PreAcquired;
-        if (pre >= 0 && request.Attempts.Count == 0 && !request.Tried[pre])
+        if (request.Plan.PreGranted is { } pre && request.Attempts.Count == 0 && !request.Tried[pre.Member.Index])
         {
-            request.Tried[pre] = true;
+            request.Plan.PreGranted = null;
+            request.Tried[pre.Member.Index] = true;
             request.LastQueueWait = TimeSpan.Zero;
-            Telemetry.Waited(Pool[pre].Name, TimeSpan.Zero);
-            return Pool[pre];
+            Telemetry.Waited(pre.Member.Name, TimeSpan.Zero);
+            Telemetry.ActiveChanged(pre.Member.Name, 1);
+            return pre;
         }
 
-        int[] order = request.Plan.Order;
-        bool untried = false;
-        foreach (int j in order)
-        {
-            untried |= !request.Tried[j];
-        }
-
-        if (!untried || request.Attempts.Count >= Options.MaxAttempts)
+        if (request.Attempts.Count >= Options.MaxAttempts)
         {
             throw AllFailed(request);
         }
 
-        foreach (int j in order)
+        long start = Time.GetTimestamp();
+        Grant grant;
+        try
         {
-            if (!request.Tried[j] && Pool[j].Gate.TryAcquire())
-            {
-                return Take(request, Pool[j], TimeSpan.Zero);
-            }
+            grant = await _dispatcher.AdmitAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Dispatcher.NoCandidateException)
+        {
+            throw AllFailed(request);
+        }
+        catch (EccosQueueFullException full)
+        {
+            Abandon(request, "rejected");
+            EccosLog.QueueFull(Logger, request.Query.Id ?? "?");
+            throw new EccosQueueFullException(full.Message, [.. request.Attempts], Decision(request, null));
+        }
+        catch (Exception ex)
+        {
+            Abandon(request, ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? "canceled" : "failure");
+            throw;
         }
 
-        foreach (int j in order)
-        {
-            if (request.Tried[j])
-            {
-                continue;
-            }
-
-            long start = Time.GetTimestamp();
-            bool acquired;
-            try
-            {
-                acquired = await Pool[j].Gate.AcquireAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                Abandon(request, ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? "canceled" : "failure");
-                throw;
-            }
-
-            if (acquired)
-            {
-                return Take(request, Pool[j], Time.GetElapsedTime(start));
-            }
-        }
-
-        Abandon(request, "rejected");
-        EccosLog.QueueFull(Logger, request.Query.Id ?? "?");
-        throw new EccosQueueFullException(
-            $"Every candidate model ({string.Join(", ", order.Where(j => !request.Tried[j]).Select(j => Pool[j].Name))}) is at its capacity and its queue of {Options.MaxQueueLength} is full.",
-            [.. request.Attempts],
-            Decision(request, null));
-    }
-
-    private PoolMember Take(RoutedRequest request, PoolMember member, TimeSpan waited)
-    {
-        request.Tried[member.Index] = true;
+        TimeSpan waited = Time.GetElapsedTime(start);
+        request.Tried[grant.Member.Index] = true;
         request.LastQueueWait = waited;
-        _core.SlotTaken(member);
-        Telemetry.Waited(member.Name, waited);
-        return member;
+        Telemetry.Waited(grant.Member.Name, waited);
+        Telemetry.ActiveChanged(grant.Member.Name, 1);
+        return grant;
     }
 
     private EccosRoutingException AllFailed(RoutedRequest request)
@@ -333,24 +399,62 @@ public sealed partial class EccosChatClient
             $"The request failed on {request.Attempts.Count} model(s): {detail}.", [.. request.Attempts], Decision(request, null));
     }
 
-    private void Failed(RoutedRequest request, PoolMember member, Exception error, long start)
+    /// <summary>A try failed: the model's health hears of it, its admission ends, the next try (if any) follows.</summary>
+    private void Failed(RoutedRequest request, Grant grant, AttemptFailure failure, long start)
     {
         TimeSpan duration = Time.GetElapsedTime(start);
-        _core.ReleaseSlot(member);
-        request.Attempts.Add(new EccosAttempt(member.Name, error, duration, request.LastQueueWait));
-        EccosLog.AttemptFailed(Logger, error, member.Name, request.Query.Id ?? "?", duration.TotalMilliseconds, request.Attempts.Count, Options.MaxAttempts);
-        bool more = request.Attempts.Count < Options.MaxAttempts && request.Plan.Order.Any(j => !request.Tried[j]);
-        if (more)
+        PoolMember member = grant.Member;
+        FailureKind kind = ReportFailure(member, grant.Probe, failure);
+        grant.Settle(kind == FailureKind.Throttled ? 0 : request.Query.InputTokens); // a throttled call used nothing; a failed one, its prompt
+        grant.Dispose();
+        Telemetry.ActiveChanged(member.Name, -1);
+        request.Attempts.Add(new EccosAttempt(member.Name, failure.Error, duration, request.LastQueueWait));
+        EccosLog.AttemptFailed(Logger, failure.Error, member.Name, request.Query.Id ?? "?", duration.TotalMilliseconds, request.Attempts.Count, Options.MaxAttempts);
+        if (request.Attempts.Count < Options.MaxAttempts && request.Plan.FixedModel < 0)
         {
             Telemetry.Failover(member.Name);
         }
     }
 
-    private void Canceled(RoutedRequest request, PoolMember member, OperationCanceledException error, long start)
+    private FailureKind ReportFailure(PoolMember member, bool probe, AttemptFailure failure)
+    {
+        (FailureKind kind, int? status, TimeSpan? retryAfter) = failure.Timeout
+            ? (FailureKind.Failure, null, null)
+            : FailureClassifier.Classify(failure.Error, Time.GetUtcNow());
+        if (kind == FailureKind.Throttled)
+        {
+            Telemetry.Throttled(member.Name, status ?? 0);
+            if (Options.Health.LearnRateLimits)
+            {
+                long learned = member.Throttled(Time);
+                if (learned != long.MaxValue)
+                {
+                    EccosLog.RateLearned(Logger, member.Name, learned, Options.RateWindow.TotalSeconds);
+                }
+            }
+        }
+
+        if (member.Health.Failed(probe, kind, retryAfter) is { } started)
+        {
+            Telemetry.HealthChanged(member.Name, started.State);
+            EccosLog.HealthChanged(Logger, member.Name, started.State, started.For.TotalMilliseconds, status ?? 0);
+        }
+
+        return kind;
+    }
+
+    /// <summary>The caller stopped (or the router was disposed) during a try: the model is not blamed.</summary>
+    private void Canceled(RoutedRequest request, Grant grant, Exception error, long start)
     {
         TimeSpan duration = Time.GetElapsedTime(start);
-        _core.ReleaseSlot(member);
-        request.Attempts.Add(new EccosAttempt(member.Name, error, duration, request.LastQueueWait));
+        if (grant.Probe)
+        {
+            grant.Member.Health.CancelProbe();
+        }
+
+        grant.Dispose();
+        Telemetry.ActiveChanged(grant.Member.Name, -1);
+        request.Attempts.Add(new EccosAttempt(grant.Member.Name, error, duration, request.LastQueueWait));
         Abandon(request, "canceled");
     }
 
@@ -379,15 +483,32 @@ public sealed partial class EccosChatClient
     private static EccosDecision Decision(RoutedRequest request, string? model) =>
         new(model, request.Plan.Reason, request.Query, request.Plan.Candidates, request.Plan.Prices, [.. request.Attempts]);
 
-    private void Complete(RoutedRequest request, PoolMember member, long start, EccosDecision decision, StreamTally tally, Exception? error, bool abandoned, ChatResponse? response)
+    private void Complete(RoutedRequest request, Grant grant, long start, EccosDecision decision, StreamTally tally, Exception? error, bool abandoned, ChatResponse? response, bool blame)
     {
         TimeSpan duration = Time.GetElapsedTime(start);
-        _core.ReleaseSlot(member);
+        PoolMember member = grant.Member;
         int outputTokens = tally.OutputTokens;
         int inputTokens = tally.InputTokens ?? request.Query.InputTokens;
+        grant.Settle(inputTokens + outputTokens);
+        member.ObserveTokens(inputTokens + outputTokens);
+        if (blame)
+        {
+            ReportFailure(member, grant.Probe, new AttemptFailure(error!, Timeout: error is TimeoutException));
+        }
+        else if (error is null && !abandoned)
+        {
+            member.Health.Succeeded(grant.Probe);
+            member.Succeeded(Options.RateWindow, Time);
+        }
+        else if (grant.Probe)
+        {
+            member.Health.CancelProbe(); // the caller stopped: the probe says nothing
+        }
+
+        grant.Dispose();
+        Telemetry.ActiveChanged(member.Name, -1);
         double realized = member.Profile.CostOf(inputTokens, outputTokens);
         string outcome = error is null ? abandoned ? "canceled" : "success" : error is OperationCanceledException ? "canceled" : "failure";
-
         if (error is null && !abandoned)
         {
             member.ObserveLatency(duration);
@@ -472,8 +593,104 @@ public sealed partial class EccosChatClient
         return options;
     }
 
+    /// <summary>Why a try failed, and whether its own timeout ended it.</summary>
+    private sealed record AttemptFailure(Exception Error, bool Timeout);
+
+    /// <summary>
+    /// The cancellation of one try: the caller's token, the router's abort (after <see cref="EccosOptions.ShutdownTimeout"/>
+    /// of a disposal), and the try's own deadlines — the first update of a stream, and the whole try.
+    /// </summary>
+    private sealed class AttemptScope : IDisposable
+    {
+        private readonly EccosChatClient _router;
+        private readonly CancellationToken _caller;
+        private readonly CancellationTokenSource? _deadline;
+        private readonly CancellationTokenSource _linked;
+        private readonly TimeSpan? _total;
+        private readonly TimeSpan? _firstToken;
+        private readonly long _start;
+        private bool _streamingStarted;
+
+        public AttemptScope(EccosChatClient router, PoolMember member, bool streaming, CancellationToken caller)
+        {
+            _router = router;
+            _caller = caller;
+            _total = member.AttemptTimeout;
+            _firstToken = streaming ? member.FirstTokenTimeout : null;
+            _start = router.Time.GetTimestamp();
+            TimeSpan? first = Min(_firstToken, _total);
+            if (first is { } due)
+            {
+                _deadline = new CancellationTokenSource(due, router.Time);
+            }
+
+            _linked = _deadline is null
+                ? CancellationTokenSource.CreateLinkedTokenSource(caller, router._abort.Token)
+                : CancellationTokenSource.CreateLinkedTokenSource(caller, router._abort.Token, _deadline.Token);
+            Member = member;
+        }
+
+        public PoolMember Member { get; }
+
+        public CancellationToken Token => _linked.Token;
+
+        private bool TimedOut => _deadline?.IsCancellationRequested == true && !_caller.IsCancellationRequested && !_router._abort.IsCancellationRequested;
+
+        /// <summary>The first update arrived: from now on only the whole try's deadline applies.</summary>
+        public void FirstUpdate()
+        {
+            _streamingStarted = true;
+            if (_deadline is not null && _firstToken is not null && !_deadline.IsCancellationRequested)
+            {
+                if (_total is { } total)
+                {
+                    TimeSpan left = total - _router.Time.GetElapsedTime(_start);
+                    _deadline.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+                }
+                else
+                {
+                    _deadline.CancelAfter(Timeout.InfiniteTimeSpan);
+                }
+            }
+        }
+
+        /// <summary>Returns the failure to fail over from, or null when the caller's cancellation or the router's abort ended the try.</summary>
+        public AttemptFailure? Classify(Exception ex)
+        {
+            if (TimedOut)
+            {
+                string what = !_streamingStarted && _firstToken is { } first && Min(_firstToken, _total) == first
+                    ? string.Create(CultureInfo.InvariantCulture, $"no first update within {first.TotalMilliseconds:F0} ms")
+                    : string.Create(CultureInfo.InvariantCulture, $"no complete answer within {_total!.Value.TotalMilliseconds:F0} ms");
+                return new AttemptFailure(new TimeoutException($"Model '{Member.Name}': {what}; the call was cancelled.", ex), Timeout: true);
+            }
+
+            if (_caller.IsCancellationRequested || _router._abort.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            return new AttemptFailure(ex, Timeout: false);
+        }
+
+        /// <summary>What the caller gets when the try ends without a failover: its own cancellation, or the router's disposal.</summary>
+        public Exception Final(Exception ex) =>
+            !_caller.IsCancellationRequested && _router._abort.IsCancellationRequested
+                ? new ObjectDisposedException(nameof(EccosChatClient), $"The Eccos router was disposed; the call to '{Member.Name}' was cancelled after the shutdown timeout.")
+                : ex;
+
+        public void Dispose()
+        {
+            _linked.Dispose();
+            _deadline?.Dispose();
+        }
+
+        private static TimeSpan? Min(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a < b ? a : b;
+    }
+
     /// <summary>The state of one request across its tries.</summary>
-    private sealed class RoutedRequest(IList<ChatMessage> messages, ChatOptions? options, SchedulingQuery query, RoutePlan plan, int models, long arrival, Activity? activity)
+    private sealed class RoutedRequest(EccosChatClient router, IList<ChatMessage> messages, ChatOptions? options, SchedulingQuery query, RoutePlan plan, int models, long sequence, Activity? activity)
+        : IAdmissionRequest
     {
         public IList<ChatMessage> Messages { get; } = messages;
 
@@ -489,9 +706,13 @@ public sealed partial class EccosChatClient
 
         public TimeSpan LastQueueWait { get; set; }
 
-        public long Arrival { get; } = arrival;
+        public long Sequence { get; } = sequence;
 
         public Activity? Activity { get; } = activity;
+
+        public int Rank(Span<int> order) => Plan.Rank(Tried, router.CurrentPrices, router.TargetOnPredictions, order);
+
+        public int Tokens(int model) => Plan.Tokens[model];
     }
 
     /// <summary>What a response (or a stream of updates) says about usage, ids and length.</summary>
@@ -501,10 +722,10 @@ public sealed partial class EccosChatClient
         private UsageDetails? _usage;
         private long _characters;
 
-        public int? InputTokens => _usage?.InputTokenCount is { } n ? (int)Math.Min(n, int.MaxValue) : null;
+        public int? InputTokens => _usage?.InputTokenCount is { } n ? (int)Math.Clamp(n, 0, int.MaxValue) : null;
 
         public int OutputTokens => _usage?.OutputTokenCount is { } n
-            ? (int)Math.Min(n, int.MaxValue)
+            ? (int)Math.Clamp(n, 0, int.MaxValue)
             : _characters == 0 ? 0 : EstimateTokens(_characters);
 
         public string? ResponseId { get; private set; }
@@ -531,11 +752,7 @@ public sealed partial class EccosChatClient
             {
                 if (content is UsageContent usage)
                 {
-                    if (_usage is null)
-                    {
-                        _usage = new UsageDetails();
-                    }
-
+                    _usage ??= new UsageDetails();
                     _usage.Add(usage.Details);
                 }
             }

@@ -55,6 +55,8 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
     private readonly OnlinePricer? _online;
     private readonly BatchScheduler? _batcher;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _abort = new();
+    private readonly Dispatcher _dispatcher;
     private readonly CancellationTokenSource _startup;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ChatClientMetadata _metadata;
@@ -65,6 +67,7 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
     internal EccosChatClient(RouterSetup setup, Task<PredictorSetup> predictor)
     {
         _core = new RouterCore(setup, predictor, _stop.Token);
+        _dispatcher = new Dispatcher(_core.Pool, Options.MaxQueueLength, Time);
         _startup = setup.Startup;
         IOutcomeSink[] sinks = [.. setup.Sinks];
         if (setup.LearnFromTraffic && !(predictor.IsCompletedSuccessfully && predictor.Result.Predictor is not IOutcomeSink))
@@ -84,8 +87,7 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
         }
         else
         {
-            _batcher = new BatchScheduler(_core);
-            _core.CapacityReleased = _batcher.OnCapacityReleased;
+            _batcher = new BatchScheduler(_core, _dispatcher);
             _batcher.Start(_stop.Token);
         }
     }
@@ -133,11 +135,14 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
 
     internal int ConversationCount => _conversations.Count;
 
+    /// <summary>Gets the requests waiting for a model (tests).</summary>
+    internal int Waiting => _dispatcher.Waiting;
+
     /// <summary>Gets the number of calls in flight on <paramref name="model"/>.</summary>
     /// <param name="model">A model of the pool.</param>
     /// <returns>The calls holding one of its slots.</returns>
     /// <exception cref="ArgumentException">No model of the pool has that name.</exception>
-    public int GetInFlight(string model) => Find(model)?.Gate.InFlight
+    public int GetInFlight(string model) => Find(model)?.InFlight
         ?? throw new ArgumentException($"No model named '{model}' is in the pool.", nameof(model));
 
     /// <inheritdoc />
@@ -187,6 +192,9 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
     }
 
     /// <summary>Estimates prompt tokens from text length (about four characters a token).</summary>
+    /// <summary>How long disposal still waits after cancelling what did not finish in the shutdown timeout (calls, sinks).</summary>
+    internal static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(1);
+
     internal static int EstimateTokens(long characters) => (int)Math.Min(int.MaxValue, Math.Max(1, (characters + 3) / 4));
 
     internal PoolMember? Find(string model) => _core.Find(model);
@@ -244,10 +252,7 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
         await _startup.CancelAsync().ConfigureAwait(false);
         var closed = new ObjectDisposedException(nameof(EccosChatClient), "The Eccos router was disposed.");
         _batcher?.Close(closed);
-        foreach (PoolMember member in Pool)
-        {
-            member.Gate.Close(closed);
-        }
+        _dispatcher.Close(closed);
 
         await (_online?.Completion ?? Task.CompletedTask).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await (_batcher?.Completion ?? Task.CompletedTask).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -264,11 +269,14 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
         }
         catch (TimeoutException)
         {
+            // Calls still running are cancelled; one that ignores its cancellation is left behind rather than waited for.
             EccosLog.ShutdownTimedOut(Logger, timeout.TotalMilliseconds, Volatile.Read(ref _active));
+            await _abort.CancelAsync().ConfigureAwait(false);
+            await _drained.Task.WaitAsync(AbortGrace, Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         TimeSpan left = timeout - Time.GetElapsedTime(start);
-        await _feedback.DisposeAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero).ConfigureAwait(false);
+        await _feedback.DisposeAsync(left > AbortGrace ? left : AbortGrace).ConfigureAwait(false);
         foreach (PoolMember member in Pool)
         {
             if (member.OwnsClient)
@@ -294,8 +302,15 @@ public sealed partial class EccosChatClient : IChatClient, IAsyncDisposable
                 static t => t.Result.Owned?.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
 
+        _dispatcher.Dispose();
+        foreach (IDisposable limiter in _core.OwnedLimiters)
+        {
+            limiter.Dispose();
+        }
+
         Telemetry.Dispose();
         _stop.Dispose();
+        _abort.Dispose();
         _startup.Dispose();
     }
 }

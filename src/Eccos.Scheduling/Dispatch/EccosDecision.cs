@@ -16,6 +16,22 @@ public enum EccosRouteReason
     Pinned,
 }
 
+/// <summary>Whether a model takes calls (see <see cref="EccosHealthOptions"/>).</summary>
+public enum EccosModelHealth
+{
+    /// <summary>The model takes calls.</summary>
+    Healthy,
+
+    /// <summary>The provider throttled it (HTTP 429 or 503): it rests until its Retry-After, or an exponential back-off, has passed.</summary>
+    CoolingDown,
+
+    /// <summary>Its circuit is open after failures: it takes no call until the break has passed.</summary>
+    Broken,
+
+    /// <summary>Its circuit is half open: one probe call may go to it; its outcome closes or reopens the circuit.</summary>
+    Probing,
+}
+
 /// <summary>One model as the router saw it for one request.</summary>
 /// <param name="Model">The model's name.</param>
 /// <param name="PredictedQuality">Predicted probability that the model answers well, a_j.</param>
@@ -25,7 +41,11 @@ public enum EccosRouteReason
 /// order follows the threshold rule instead.
 /// </param>
 /// <param name="Eligible">Whether the model could take the request at all (predictor eligibility and a capacity above 0).</param>
-public sealed record EccosCandidate(string Model, double PredictedQuality, double PredictedCost, double Score, bool Eligible);
+public sealed record EccosCandidate(string Model, double PredictedQuality, double PredictedCost, double Score, bool Eligible)
+{
+    /// <summary>Gets the model's health when the request was planned (a model not <see cref="EccosModelHealth.Healthy"/> is passed over until it recovers).</summary>
+    public EccosModelHealth Health { get; init; }
+}
 
 /// <summary>One try of one request on one model.</summary>
 /// <param name="Model">The model's name.</param>

@@ -46,4 +46,10 @@ internal static partial class EccosLog
 
     [LoggerMessage(14, LogLevel.Warning, "Disposal timed out after {TimeoutMs:F0} ms with {InFlight} request(s) still in flight.")]
     public static partial void ShutdownTimedOut(ILogger logger, double timeoutMs, int inFlight);
+
+    [LoggerMessage(15, LogLevel.Warning, "Model {Model} is {State} for {DurationMs:F0} ms (HTTP {Status}; 0 when none).")]
+    public static partial void HealthChanged(ILogger logger, string model, EccosModelHealth state, double durationMs, int status);
+
+    [LoggerMessage(16, LogLevel.Information, "Model {Model} throttled: its learned request rate is now {Rate} per {WindowSeconds:F0} s.")]
+    public static partial void RateLearned(ILogger logger, string model, long rate, double windowSeconds);
 }

@@ -95,10 +95,46 @@ public sealed class EccosOptions
     public int FeedbackQueueLength { get; set; } = 10_000;
 
     /// <summary>
-    /// Gets or sets how long disposal waits for requests already in flight to finish before it disposes the clients
-    /// the router owns. Default 30 seconds. Must not be negative.
+    /// Gets or sets how long disposal waits for requests already in flight to finish; calls still running then are
+    /// cancelled, and the clients the router owns are disposed. Default 30 seconds. Must not be negative.
     /// </summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets the longest one try on one model may take (the whole answer, streamed or not); a try that takes
+    /// longer is cancelled and counts as a failure of that model (the request fails over). Default 10 minutes;
+    /// <see langword="null"/> for none. Per model: <see cref="EccosModelOptions.AttemptTimeout"/>.
+    /// </summary>
+    public TimeSpan? AttemptTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Gets or sets, for streamed requests, the longest wait for a model's first update; a model that does not start
+    /// answering by then is abandoned (its call cancelled) and the request fails over. Default <see langword="null"/>
+    /// (none). Per model: <see cref="EccosModelOptions.FirstTokenTimeout"/>.
+    /// </summary>
+    public TimeSpan? FirstTokenTimeout { get; set; }
+
+    /// <summary>
+    /// Gets or sets the sliding window over which per-minute limits (<see cref="EccosLimitOptions"/>) are enforced,
+    /// scaled to its length (a 500-request-per-minute limit admits 250 requests in any 30 seconds). Default 1 minute;
+    /// between 1 second and 1 hour.
+    /// </summary>
+    public TimeSpan RateWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Gets per-model dispatch settings (rate limits, limit group, timeouts), keyed by model name.</summary>
+    public IDictionary<string, EccosModelOptions> Models { get; private set; } = new Dictionary<string, EccosModelOptions>(StringComparer.Ordinal);
+
+    /// <summary>Gets limits shared by several models (one API key or deployment), keyed by group name (see <see cref="EccosModelOptions.LimitGroup"/>).</summary>
+    public IDictionary<string, EccosLimitOptions> LimitGroups { get; private set; } = new Dictionary<string, EccosLimitOptions>(StringComparer.Ordinal);
+
+    /// <summary>Gets or sets when throttled or failing models are taken out of rotation, and for how long.</summary>
+    public EccosHealthOptions Health { get; set; } = new();
+
+    /// <summary>The longest timer this router can set (the limit of <see cref="ITimer"/>).</summary>
+    internal static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    /// <summary>The largest price window (it holds a row of predictions per request).</summary>
+    internal const int MaxPriceWindowSize = 1_000_000;
 
     /// <summary>Returns every problem with these options, one message per property; empty when they are valid.</summary>
     /// <returns>The problems, each naming the property, its value and the rule.</returns>
@@ -115,25 +151,19 @@ public sealed class EccosOptions
             errors.Add(Problem(nameof(Mode), Mode, "must be Online or Batched"));
         }
 
-        if (BatchWindow <= TimeSpan.Zero)
-        {
-            errors.Add(Problem(nameof(BatchWindow), BatchWindow, "must be positive"));
-        }
+        CheckTimeout("EccosOptions", nameof(BatchWindow), BatchWindow, errors);
 
         if (BatchSize < 1)
         {
             errors.Add(Problem(nameof(BatchSize), BatchSize, "must be at least 1"));
         }
 
-        if (PriceWindowSize < 1)
+        if (PriceWindowSize < 1 || PriceWindowSize > MaxPriceWindowSize)
         {
-            errors.Add(Problem(nameof(PriceWindowSize), PriceWindowSize, "must be at least 1"));
+            errors.Add(Problem(nameof(PriceWindowSize), PriceWindowSize, $"must lie in [1, {MaxPriceWindowSize}]"));
         }
 
-        if (PriceRefreshInterval <= TimeSpan.Zero)
-        {
-            errors.Add(Problem(nameof(PriceRefreshInterval), PriceRefreshInterval, "must be positive"));
-        }
+        CheckTimeout("EccosOptions", nameof(PriceRefreshInterval), PriceRefreshInterval, errors);
 
         if (MaxQueueLength < 0)
         {
@@ -150,27 +180,83 @@ public sealed class EccosOptions
             errors.Add(Problem(nameof(ConversationCacheSize), ConversationCacheSize, "must not be negative (0 disables conversation affinity)"));
         }
 
-        if (ConversationExpiry <= TimeSpan.Zero)
-        {
-            errors.Add(Problem(nameof(ConversationExpiry), ConversationExpiry, "must be positive"));
-        }
+        CheckTimeout("EccosOptions", nameof(ConversationExpiry), ConversationExpiry, errors);
 
         if (FeedbackQueueLength < 1)
         {
             errors.Add(Problem(nameof(FeedbackQueueLength), FeedbackQueueLength, "must be at least 1"));
         }
 
-        if (ShutdownTimeout < TimeSpan.Zero)
+        if (ShutdownTimeout < TimeSpan.Zero || ShutdownTimeout > MaxTimeout)
         {
-            errors.Add(Problem(nameof(ShutdownTimeout), ShutdownTimeout, "must not be negative"));
+            errors.Add(Problem(nameof(ShutdownTimeout), ShutdownTimeout, "must lie between 0 and 49 days"));
+        }
+
+        CheckTimeout("EccosOptions", nameof(AttemptTimeout), AttemptTimeout, errors);
+        CheckTimeout("EccosOptions", nameof(FirstTokenTimeout), FirstTokenTimeout, errors);
+        if (RateWindow < TimeSpan.FromSeconds(1) || RateWindow > TimeSpan.FromHours(1))
+        {
+            errors.Add(Problem(nameof(RateWindow), RateWindow, "must lie between 1 second and 1 hour"));
+        }
+
+        foreach ((string model, EccosModelOptions? m) in Models ?? new Dictionary<string, EccosModelOptions>())
+        {
+            if (m is null)
+            {
+                errors.Add($"EccosOptions.Models['{model}'] is null.");
+                continue;
+            }
+
+            m.Validate($"EccosOptions.Models['{model}']", errors);
+            if (m.LimitGroup is { } group && !(LimitGroups?.ContainsKey(group) ?? false))
+            {
+                errors.Add($"EccosOptions.Models['{model}'].LimitGroup is '{group}'; it must name a group of EccosOptions.LimitGroups.");
+            }
+        }
+
+        foreach ((string group, EccosLimitOptions? g) in LimitGroups ?? new Dictionary<string, EccosLimitOptions>())
+        {
+            if (g is null)
+            {
+                errors.Add($"EccosOptions.LimitGroups['{group}'] is null.");
+                continue;
+            }
+
+            g.Validate($"EccosOptions.LimitGroups['{group}']", errors);
+        }
+
+        if (Health is null)
+        {
+            errors.Add("EccosOptions.Health is null.");
+        }
+        else
+        {
+            Health.Validate(errors);
         }
 
         return errors;
     }
 
-    /// <summary>Returns a copy of these options.</summary>
+    /// <summary>Returns a deep copy of these options.</summary>
     /// <returns>A new instance with the same values.</returns>
-    public EccosOptions Clone() => (EccosOptions)MemberwiseClone();
+    public EccosOptions Clone()
+    {
+        var copy = (EccosOptions)MemberwiseClone();
+        copy.Models = (Models ?? new Dictionary<string, EccosModelOptions>()).ToDictionary(kv => kv.Key, kv => kv.Value?.Clone()!, StringComparer.Ordinal);
+        copy.LimitGroups = (LimitGroups ?? new Dictionary<string, EccosLimitOptions>()).ToDictionary(
+            kv => kv.Key, kv => kv.Value is null ? null! : new EccosLimitOptions { RequestsPerMinute = kv.Value.RequestsPerMinute, TokensPerMinute = kv.Value.TokensPerMinute }, StringComparer.Ordinal);
+        copy.Health = Health?.Clone()!;
+        return copy;
+    }
+
+    /// <summary>Checks a timeout: positive, and within what a timer can wait (about 49.7 days).</summary>
+    internal static void CheckTimeout(string path, string property, TimeSpan? value, List<string> errors)
+    {
+        if (value is { } v && (v <= TimeSpan.Zero || v > MaxTimeout))
+        {
+            errors.Add(EccosLimitOptions.Problem(path, property, v, "must be positive and at most 49 days (the longest timer)"));
+        }
+    }
 
     private static string Problem(string property, object value, string rule) =>
         string.Create(CultureInfo.InvariantCulture, $"EccosOptions.{property} is {value}; it {rule}.");

@@ -16,6 +16,8 @@ namespace Eccos.Scheduling;
 /// <item><c>eccos.requests.active</c> (up-down counter): calls in flight per model.</item>
 /// <item><c>eccos.solve.duration</c> (histogram, s): price re-solves (online) and batch solves (batched).</item>
 /// <item><c>eccos.feedback.dropped</c> (counter): outcomes dropped because the sinks fell behind.</item>
+/// <item><c>eccos.throttled</c> (counter): tries a provider throttled (HTTP 429 or 503), tagged <c>http.response.status_code</c>.</item>
+/// <item><c>eccos.model.health</c> (counter): a model's health changed, tagged <c>eccos.health</c> = CoolingDown | Broken.</item>
 /// </list>
 /// Thread-safe.
 /// </remarks>
@@ -54,6 +56,8 @@ internal sealed class EccosTelemetry : IDisposable
         Active = _meter.CreateUpDownCounter<long>("eccos.requests.active", "{request}", "Calls in flight per model.");
         SolveDuration = _meter.CreateHistogram<double>("eccos.solve.duration", "s", "Duration of price re-solves and batch solves.");
         FeedbackDropped = _meter.CreateCounter<long>("eccos.feedback.dropped", "{record}", "Outcomes dropped because the outcome sinks fell behind.");
+        ThrottledCalls = _meter.CreateCounter<long>("eccos.throttled", "{attempt}", "Tries that a provider throttled (HTTP 429 or 503).");
+        HealthChanges = _meter.CreateCounter<long>("eccos.model.health", "{change}", "Changes of a model's health: cooled down or circuit opened.");
     }
 
     /// <summary>Gets the activity source <c>Eccos.Scheduling</c>.</summary>
@@ -74,6 +78,16 @@ internal sealed class EccosTelemetry : IDisposable
     public Histogram<double> SolveDuration { get; }
 
     public Counter<long> FeedbackDropped { get; }
+
+    public Counter<long> ThrottledCalls { get; }
+
+    public Counter<long> HealthChanges { get; }
+
+    public void Throttled(string model, int status) =>
+        ThrottledCalls.Add(1, _router, new(ModelTag, model), new("http.response.status_code", status));
+
+    public void HealthChanged(string model, EccosModelHealth state) =>
+        HealthChanges.Add(1, _router, new(ModelTag, model), new("eccos.health", state.ToString()));
 
     private static string Version { get; } = typeof(EccosTelemetry).Assembly.GetName().Version?.ToString() ?? "0.0.0";
 

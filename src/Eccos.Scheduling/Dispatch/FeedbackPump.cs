@@ -90,11 +90,15 @@ internal sealed class FeedbackPump : IAsyncDisposable
         }
         catch (TimeoutException)
         {
+            // Past the timeout: cancel the sinks; one that ignores its cancellation is left behind, never waited for.
             await _abort.CancelAsync().ConfigureAwait(false);
-            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await _loop.WaitAsync(EccosChatClient.AbortGrace).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        _abort.Dispose();
+        if (_loop.IsCompleted)
+        {
+            _abort.Dispose(); // a pump left behind still holds the token
+        }
     }
 
     public ValueTask DisposeAsync() => DisposeAsync(Timeout.InfiniteTimeSpan);

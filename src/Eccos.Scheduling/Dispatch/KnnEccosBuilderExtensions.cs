@@ -54,11 +54,44 @@ public static class KnnEccosBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(history);
         KnnPredictorOptions chosen = options ?? new KnnPredictorOptions { Search = KnnSearch.Clustered };
-        return builder.UsePredictorSetup((services, cancellationToken) => CreateAsync(services, history, embeddingGenerator, chosen, builder.Name, cancellationToken), learnFromTraffic: true);
+        return builder.UsePredictorSetup((services, pool, cancellationToken) => CreateAsync(services, pool, history, embeddingGenerator, chosen, builder.Name, cancellationToken), learnFromTraffic: true);
+    }
+
+    /// <summary>
+    /// A history that names none of the pool's models teaches nothing about them (every prediction would be the
+    /// prior): refused, naming both sides, rather than routing blind.
+    /// </summary>
+    private static void CheckHistoryNamesThePool(IReadOnlyList<OutcomeRecord> history, IReadOnlyList<ModelProfile> pool, string router)
+    {
+        if (history.Count == 0)
+        {
+            return; // an empty history is a cold start, not a mistake
+        }
+
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        foreach (OutcomeRecord record in history)
+        {
+            foreach (ModelOutcome o in record?.Outputs ?? [])
+            {
+                if (o?.Model is { } model)
+                {
+                    named.Add(model);
+                }
+            }
+        }
+
+        if (!pool.Any(m => named.Contains(m.Name)))
+        {
+            throw new ArgumentException(
+                $"Eccos router '{router}': the kNN history ({history.Count} records) names none of the pool's models ({string.Join(", ", pool.Select(m => m.Name))}); " +
+                $"it names {string.Join(", ", named.Order(StringComparer.Ordinal).Take(10))}{(named.Count > 10 ? ", ..." : string.Empty)}.",
+                nameof(history));
+        }
     }
 
     private static async Task<PredictorSetup> CreateAsync(
         IServiceProvider services,
+        IReadOnlyList<ModelProfile> pool,
         Func<IServiceProvider, IEnumerable<OutcomeRecord>> history,
         Func<IServiceProvider, IEmbeddingGenerator<string, Embedding<float>>>? embeddingGenerator,
         KnnPredictorOptions options,
@@ -67,6 +100,7 @@ public static class KnnEccosBuilderExtensions
     {
         IEnumerable<OutcomeRecord> source = history(services) ?? throw new InvalidOperationException($"Eccos router '{router}': the kNN history factory returned null.");
         IReadOnlyList<OutcomeRecord> records = source as IReadOnlyList<OutcomeRecord> ?? [.. source];
+        CheckHistoryNamesThePool(records, pool, router);
         HashingEmbeddingGenerator? owned = null;
         IEmbeddingGenerator<string, Embedding<float>> generator;
         if (embeddingGenerator is null)

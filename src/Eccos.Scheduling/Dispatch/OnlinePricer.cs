@@ -72,13 +72,27 @@ internal sealed class OnlinePricer
         double span = spanTicks / (double)_router.Time.TimestampFrequency;
         PoolMember[] pool = _router.Pool;
         int[] caps = new int[pool.Length];
+        double window = _router.Options.RateWindow.TotalSeconds;
         for (int j = 0; j < pool.Length; j++)
         {
-            int c = pool[j].Gate.Capacity;
-            double latency = pool[j].LatencySeconds;
-            caps[j] = c == int.MaxValue || span <= 0 || !(latency > 0)
-                ? AssignmentConstraints.Unlimited
-                : (int)Math.Min(int.MaxValue, Math.Max(c, Math.Ceiling(c * span / latency)));
+            PoolMember member = pool[j];
+            int c = member.Capacity;
+            double latency = member.LatencySeconds;
+            double cap = c == int.MaxValue || span <= 0 || !(latency > 0) ? double.PositiveInfinity : Math.Max(c, Math.Ceiling(c * span / latency));
+
+            // Rate limits (configured or learned) over the window's span: the solver prices them before the provider
+            // throttles, so traffic moves to other models while this one still has room.
+            if (span > 0 && member.Limits.RequestsPerWindow is { } requests)
+            {
+                cap = Math.Min(cap, Math.Max(1, Math.Floor(requests * span / window)));
+            }
+
+            if (span > 0 && member.Limits.TokensPerWindow is { } tokens && member.TokensPerCall is var perCall && perCall > 0)
+            {
+                cap = Math.Min(cap, Math.Max(1, Math.Floor(tokens * span / window / perCall)));
+            }
+
+            caps[j] = double.IsPositiveInfinity(cap) ? AssignmentConstraints.Unlimited : (int)Math.Min(int.MaxValue - 1, cap);
         }
 
         EccosPrices prices = _router.SolvePrices(matrix, new AssignmentConstraints { QualityTarget = _router.TargetOnPredictions, Capacities = caps }, start, cancellationToken, out _);

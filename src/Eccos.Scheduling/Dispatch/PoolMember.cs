@@ -2,21 +2,37 @@ using Microsoft.Extensions.AI;
 
 namespace Eccos.Scheduling;
 
-/// <summary>One model of the router's pool: its client, its profile, its admission gate and its observed latency.</summary>
+/// <summary>
+/// One model of the router's pool: its client, its profile, its limits and health, its timeouts, the calls it has in
+/// flight and its observed latency.
+/// </summary>
 internal sealed class PoolMember
 {
     private const double LatencySmoothing = 0.1;
+
+    /// <summary>The fewest requests in a window at which a throttle starts a learned rate.</summary>
+    private const int MinimumLearningRate = 10;
     private readonly object _lock = new();
     private double _latencySeconds = double.NaN;
+    private double _tokensPerCall = double.NaN;
+    private int _inFlight;
+    private long _lastThrottle;
+    private long _lastRateChange;
+    private long _window;
 
-    public PoolMember(int index, IChatClient client, ModelProfile profile, bool ownsClient, string? modelId, int maxQueue)
+    public PoolMember(int index, IChatClient client, ModelProfile profile, bool ownsClient, string? modelId, ModelLimits limits, ModelHealth health, TimeSpan? attemptTimeout, TimeSpan? firstTokenTimeout, long rateWindowTicks)
     {
         Index = index;
         Client = client;
         Profile = profile;
         OwnsClient = ownsClient;
         ModelId = modelId;
-        Gate = new ModelGate(profile.Capacity ?? int.MaxValue, maxQueue);
+        Limits = limits;
+        Health = health;
+        AttemptTimeout = attemptTimeout;
+        FirstTokenTimeout = firstTokenTimeout;
+        Capacity = profile.Capacity ?? int.MaxValue;
+        _window = rateWindowTicks;
     }
 
     public int Index { get; }
@@ -32,7 +48,19 @@ internal sealed class PoolMember
     /// <summary>Gets the model id put into <see cref="ChatOptions.ModelId"/> for this model, if any.</summary>
     public string? ModelId { get; }
 
-    public ModelGate Gate { get; }
+    public ModelLimits Limits { get; }
+
+    public ModelHealth Health { get; }
+
+    /// <summary>Gets the most calls in flight; <see cref="int.MaxValue"/> for unlimited.</summary>
+    public int Capacity { get; }
+
+    public TimeSpan? AttemptTimeout { get; }
+
+    public TimeSpan? FirstTokenTimeout { get; }
+
+    /// <summary>Gets the calls in flight (admitted and not yet ended).</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
 
     /// <summary>Gets the smoothed latency of successful calls in seconds, NaN before the first.</summary>
     public double LatencySeconds
@@ -46,6 +74,79 @@ internal sealed class PoolMember
         }
     }
 
+    /// <summary>
+    /// A throttle: the learned request rate drops to 80 % of what the model took in the current window (at most once a
+    /// twentieth of a window, so that a burst of 429s counts once). Returns the new rate per window.
+    /// </summary>
+    public long Throttled(TimeProvider time)
+    {
+        lock (_lock)
+        {
+            long now = time.GetTimestamp();
+            WindowLimiter learned = Limits.Learned;
+            _lastThrottle = now;
+            if (learned.Limit != long.MaxValue && now - _lastRateChange < _window / 20)
+            {
+                return learned.Limit;
+            }
+
+            long used = learned.Used;
+            if (learned.Limit == long.MaxValue && used < MinimumLearningRate)
+            {
+                return learned.Limit; // a throttle under light load says little about a rate: the cool-down handles it
+            }
+
+            learned.Limit = Math.Max(1, Math.Min(learned.Limit == long.MaxValue ? used : learned.Limit, (long)(used * 0.8)));
+            _lastRateChange = now;
+            return learned.Limit;
+        }
+    }
+
+    /// <summary>A success: after a whole window without throttling, the learned rate (if any) grows by 5 %.</summary>
+    public void Succeeded(TimeSpan window, TimeProvider time)
+    {
+        WindowLimiter learned = Limits.Learned;
+        if (learned.Limit == long.MaxValue)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            long now = time.GetTimestamp();
+            _window = (long)(window.TotalSeconds * time.TimestampFrequency);
+            if (now - _lastThrottle >= _window && now - _lastRateChange >= _window)
+            {
+                learned.Limit = learned.Limit + Math.Max(1, learned.Limit / 20);
+                _lastRateChange = now;
+            }
+        }
+    }
+
+    /// <summary>Gets the smoothed tokens (prompt and answer) of this model's calls, NaN before the first.</summary>
+    public double TokensPerCall
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _tokensPerCall;
+            }
+        }
+    }
+
+    public void ObserveTokens(int tokens)
+    {
+        lock (_lock)
+        {
+            _tokensPerCall = double.IsNaN(_tokensPerCall) ? tokens : _tokensPerCall + (LatencySmoothing * (tokens - _tokensPerCall));
+        }
+    }
+
+    public void Entered() => Interlocked.Increment(ref _inFlight);
+
+    public void Left() => Interlocked.Decrement(ref _inFlight);
+
     public void ObserveLatency(TimeSpan latency)
     {
         lock (_lock)
@@ -53,74 +154,5 @@ internal sealed class PoolMember
             double s = latency.TotalSeconds;
             _latencySeconds = double.IsNaN(_latencySeconds) ? s : _latencySeconds + (LatencySmoothing * (s - _latencySeconds));
         }
-    }
-}
-
-/// <summary>Where a request may go, best first, and what the router predicted for it.</summary>
-internal sealed class RoutePlan
-{
-    public RoutePlan(EccosRouteReason reason, int[] order, EccosCandidate[] candidates, EccosPrices? prices, int preAcquired = -1)
-    {
-        Reason = reason;
-        Order = order;
-        Candidates = candidates;
-        Prices = prices;
-        PreAcquired = preAcquired;
-    }
-
-    public EccosRouteReason Reason { get; }
-
-    /// <summary>Gets the eligible models, best first.</summary>
-    public int[] Order { get; }
-
-    /// <summary>Gets every model with its predictions, in pool order; empty when the request was not scored.</summary>
-    public EccosCandidate[] Candidates { get; }
-
-    public EccosPrices? Prices { get; }
-
-    /// <summary>Gets the model whose slot is already held for the first try (batched mode), or -1.</summary>
-    public int PreAcquired { get; }
-
-    public static EccosCandidate[] BuildCandidates(IReadOnlyList<ModelProfile> models, ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, ReadOnlySpan<bool> eligible, ReadOnlySpan<double> scores)
-    {
-        var candidates = new EccosCandidate[models.Count];
-        for (int j = 0; j < candidates.Length; j++)
-        {
-            candidates[j] = new EccosCandidate(models[j].Name, quality[j], cost[j], scores.IsEmpty ? double.NaN : scores[j], eligible[j]);
-        }
-
-        return candidates;
-    }
-
-    /// <summary>Scores one predicted row at <paramref name="prices"/> (or by the threshold rule before any) into a plan.</summary>
-    public static RoutePlan Score(EccosRouteReason reason, IReadOnlyList<ModelProfile> models, ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, ReadOnlySpan<bool> eligible, EccosPrices? prices, double alpha, int preAcquired = -1)
-    {
-        int[] order;
-        EccosCandidate[] candidates;
-        if (prices is null)
-        {
-            order = Pricing.OrderByThreshold(quality, cost, eligible, alpha);
-            candidates = BuildCandidates(models, quality, cost, eligible, default);
-        }
-        else
-        {
-            Span<double> scores = stackalloc double[models.Count];
-            Pricing.Score(quality, cost, eligible, prices, scores);
-            order = Pricing.OrderByScore(scores, eligible);
-            candidates = BuildCandidates(models, quality, cost, eligible, scores);
-        }
-
-        if (preAcquired >= 0 && order.Length > 0 && order[0] != preAcquired)
-        {
-            // the joint solve chose this model: it goes first, the rest keep their order for failover
-            int at = Array.IndexOf(order, preAcquired);
-            if (at > 0)
-            {
-                Array.Copy(order, 0, order, 1, at);
-                order[0] = preAcquired;
-            }
-        }
-
-        return new RoutePlan(reason, order, candidates, prices, preAcquired);
     }
 }

@@ -35,15 +35,31 @@ internal static class Pricing
     }
 
     /// <summary>Orders the eligible models by ascending score (ties: pool order).</summary>
-    public static int[] OrderByScore(ReadOnlySpan<double> scores, ReadOnlySpan<bool> eligible) =>
-        Order(eligible, new ByScore(scores));
+    public static int[] OrderByScore(ReadOnlySpan<double> scores, ReadOnlySpan<bool> eligible)
+    {
+        int[] order = new int[CountEligible(eligible)];
+        Order(eligible, new ByScore(scores), order);
+        return order;
+    }
+
+    /// <summary>Orders the eligible models by ascending score into <paramref name="order"/>; returns how many.</summary>
+    public static int OrderByScore(ReadOnlySpan<double> scores, ReadOnlySpan<bool> eligible, Span<int> order) =>
+        Order(eligible, new ByScore(scores), order);
 
     /// <summary>
     /// The order before any solve (the threshold rule): models whose predicted quality reaches α, cheapest first,
     /// then the others, best quality first. Each request then meets α on its own predictions whenever some model can.
     /// </summary>
-    public static int[] OrderByThreshold(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, ReadOnlySpan<bool> eligible, double alpha) =>
-        Order(eligible, new ByThreshold(quality, cost, alpha));
+    public static int[] OrderByThreshold(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, ReadOnlySpan<bool> eligible, double alpha)
+    {
+        int[] order = new int[CountEligible(eligible)];
+        Order(eligible, new ByThreshold(quality, cost, alpha), order);
+        return order;
+    }
+
+    /// <summary>The threshold order into <paramref name="order"/>; returns how many.</summary>
+    public static int OrderByThreshold(ReadOnlySpan<double> quality, ReadOnlySpan<double> cost, ReadOnlySpan<bool> eligible, double alpha, Span<int> order) =>
+        Order(eligible, new ByThreshold(quality, cost, alpha), order);
 
     /// <summary>
     /// Returns the quality price to score with: <paramref name="solverPrice"/> when the argmin policy at that price
@@ -137,10 +153,9 @@ internal static class Pricing
     }
 
     /// <summary>Insertion sort of the eligible models (M is small) by a "goes before" rule.</summary>
-    private static int[] Order<TRule>(ReadOnlySpan<bool> eligible, TRule rule)
+    private static int Order<TRule>(ReadOnlySpan<bool> eligible, TRule rule, Span<int> order)
         where TRule : IOrderRule, allows ref struct
     {
-        int[] order = new int[CountEligible(eligible)];
         int n = 0;
         for (int j = 0; j < eligible.Length; j++)
         {
@@ -159,7 +174,7 @@ internal static class Pricing
             order[k] = j;
         }
 
-        return order;
+        return n;
     }
 
     private static int CountEligible(ReadOnlySpan<bool> eligible)

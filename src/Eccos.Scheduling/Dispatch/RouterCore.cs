@@ -19,21 +19,27 @@ internal sealed class RouterCore
     public RouterCore(RouterSetup setup, Task<PredictorSetup> predictor, CancellationToken stopping)
     {
         _stopping = stopping;
+        Time = setup.Time;
         Name = setup.Name;
         Options = setup.Options.Clone();
         TargetOnPredictions = setup.Curve?.Apply(Options.QualityTarget) ?? Options.QualityTarget;
         Solver = setup.Solver;
-        Time = setup.Time;
         Logger = (ILogger?)setup.LoggerFactory?.CreateLogger<EccosChatClient>() ?? NullLogger.Instance;
         Telemetry = new EccosTelemetry(Name, setup.MeterFactory);
         int m = setup.Models.Count;
         Pool = new PoolMember[m];
         Profiles = new ModelProfile[m];
         Names = new string[m];
+        Dictionary<string, List<LimiterSlot>> groups = GroupLimiters(setup);
+        long windowTicks = (long)(Options.RateWindow.TotalSeconds * Time.TimestampFrequency);
         for (int j = 0; j < m; j++)
         {
             PoolEntry entry = setup.Models[j];
-            Pool[j] = new PoolMember(j, entry.Client, entry.Profile, entry.OwnsClient, entry.ModelId, Options.MaxQueueLength);
+            EccosModelOptions? own = Options.Models.TryGetValue(entry.Profile.Name, out EccosModelOptions? o) ? o : null;
+            var limits = new ModelLimits(ModelSlots(setup, entry.Profile, own, groups), new WindowLimiter(long.MaxValue, Options.RateWindow, Time));
+            var health = new ModelHealth(Options.Health, Time, seed: j);
+            Pool[j] = new PoolMember(j, entry.Client, entry.Profile, entry.OwnsClient, entry.ModelId, limits, health,
+                own?.AttemptTimeout ?? Options.AttemptTimeout, own?.FirstTokenTimeout ?? Options.FirstTokenTimeout, windowTicks);
             Profiles[j] = entry.Profile;
             Names[j] = entry.Profile.Name;
         }
@@ -42,6 +48,9 @@ internal sealed class RouterCore
     }
 
     public string Name { get; }
+
+    /// <summary>Gets the limiters the router created (it disposes them); supplied ones stay their owner's.</summary>
+    public List<IDisposable> OwnedLimiters { get; } = [];
 
     public EccosOptions Options { get; }
 
@@ -67,9 +76,6 @@ internal sealed class RouterCore
 
     /// <summary>Gets the predictor's set-up task (completed at once unless the predictor is created asynchronously).</summary>
     public Task<PredictorSetup> PredictorReady => _predictor;
-
-    /// <summary>Gets or sets what runs when a slot is released (the batch scheduler: deferred requests may now fit).</summary>
-    public Action? CapacityReleased { get; set; }
 
     /// <summary>Returns the predictor, waiting for its creation if it is still under way.</summary>
     /// <exception cref="InvalidOperationException">The predictor could not be created (its error is the inner exception).</exception>
@@ -127,8 +133,84 @@ internal sealed class RouterCore
     {
         for (int j = 0; j < destination.Length; j++)
         {
-            destination[j] = predicted[j] && Pool[j].Gate.Capacity > 0;
+            destination[j] = predicted[j] && Pool[j].Capacity > 0;
         }
+    }
+
+    /// <summary>Permits per <see cref="EccosOptions.RateWindow"/> of a per-minute limit.</summary>
+    public long PerWindow(int perMinute) => Math.Max(1, (long)Math.Ceiling(perMinute * Options.RateWindow.TotalMinutes));
+
+    private Dictionary<string, List<LimiterSlot>> GroupLimiters(RouterSetup setup)
+    {
+        var groups = new Dictionary<string, List<LimiterSlot>>(StringComparer.Ordinal);
+        foreach ((string name, EccosLimitOptions limits) in Options.LimitGroups)
+        {
+            groups[name] = RateSlots(limits, $"limit group '{name}'");
+        }
+
+        foreach (SuppliedLimiter supplied in setup.Limiters)
+        {
+            if (!groups.TryGetValue(supplied.Target, out List<LimiterSlot>? slots))
+            {
+                continue; // a model's own
+            }
+
+            slots.Add(new LimiterSlot(supplied.Limiter, supplied.Kind, $"the {supplied.Kind} limiter of group '{supplied.Target}'"));
+        }
+
+        return groups;
+    }
+
+    private LimiterSlot[] ModelSlots(RouterSetup setup, ModelProfile profile, EccosModelOptions? own, Dictionary<string, List<LimiterSlot>> groups)
+    {
+        var slots = new List<LimiterSlot>();
+        if (profile.Capacity is { } capacity)
+        {
+            var concurrency = new System.Threading.RateLimiting.ConcurrencyLimiter(new System.Threading.RateLimiting.ConcurrencyLimiterOptions
+            {
+                PermitLimit = Math.Max(1, capacity),
+                QueueLimit = 0, // the router queues, across models
+            });
+            OwnedLimiters.Add(concurrency);
+            slots.Add(new LimiterSlot(concurrency, EccosLimitKind.Concurrency, $"the capacity of '{profile.Name}'"));
+        }
+
+        foreach (SuppliedLimiter supplied in setup.Limiters.Where(l => string.Equals(l.Target, profile.Name, StringComparison.Ordinal)))
+        {
+            slots.Add(new LimiterSlot(supplied.Limiter, supplied.Kind, $"the {supplied.Kind} limiter of '{profile.Name}'"));
+        }
+
+        if (own is not null)
+        {
+            slots.AddRange(RateSlots(own, $"'{profile.Name}'"));
+            if (own.LimitGroup is { } group)
+            {
+                slots.AddRange(groups[group]);
+            }
+        }
+
+        // Concurrency first: a slot held and given back costs nothing; a rate permit spent before a refusal is lost.
+        return [.. slots.OrderBy(s => s.Kind == EccosLimitKind.Concurrency ? 0 : 1)];
+    }
+
+    private List<LimiterSlot> RateSlots(EccosLimitOptions limits, string owner)
+    {
+        var slots = new List<LimiterSlot>(2);
+        if (limits.RequestsPerMinute is { } rpm)
+        {
+            var limiter = new WindowLimiter(PerWindow(rpm), Options.RateWindow, Time);
+            OwnedLimiters.Add(limiter);
+            slots.Add(new LimiterSlot(limiter, EccosLimitKind.Requests, $"the requests per minute of {owner}"));
+        }
+
+        if (limits.TokensPerMinute is { } tpm)
+        {
+            var limiter = new WindowLimiter(PerWindow(tpm), Options.RateWindow, Time);
+            OwnedLimiters.Add(limiter);
+            slots.Add(new LimiterSlot(limiter, EccosLimitKind.Tokens, $"the tokens per minute of {owner}"));
+        }
+
+        return slots;
     }
 
     /// <summary>
@@ -166,15 +248,6 @@ internal sealed class RouterCore
         }
 
         return (matrix, predicted);
-    }
-
-    public void SlotTaken(PoolMember member) => Telemetry.ActiveChanged(member.Name, 1);
-
-    public void ReleaseSlot(PoolMember member)
-    {
-        member.Gate.Release();
-        Telemetry.ActiveChanged(member.Name, -1);
-        CapacityReleased?.Invoke();
     }
 
     private PredictionMatrix ListPricePredictions(IReadOnlyList<SchedulingQuery> queries)

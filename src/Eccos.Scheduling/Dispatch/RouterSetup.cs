@@ -13,6 +13,9 @@ internal sealed record PoolEntry(IChatClient Client, ModelProfile Profile, bool 
 /// </summary>
 internal sealed record PredictorSetup(IPredictor Predictor, IReadOnlyList<SchedulingQuery>? WarmUp = null, IDisposable? Owned = null);
 
+/// <summary>A <see cref="System.Threading.RateLimiting.RateLimiter"/> supplied for a model or a limit group.</summary>
+internal sealed record SuppliedLimiter(string Target, EccosLimitKind Kind, System.Threading.RateLimiting.RateLimiter Limiter);
+
 /// <summary>Everything a router is built from, resolved by <see cref="EccosBuilder.Build"/>.</summary>
 internal sealed class RouterSetup
 {
@@ -27,6 +30,8 @@ internal sealed class RouterSetup
     public List<IOutcomeSink> Sinks { get; } = [];
 
     public List<SchedulingQuery> WarmUp { get; } = [];
+
+    public List<SuppliedLimiter> Limiters { get; } = [];
 
     public bool LearnFromTraffic { get; init; } = true;
 
@@ -43,7 +48,7 @@ internal sealed class RouterSetup
     public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>Cancelled when the router is disposed: the predictor factory's token.</summary>
-    public CancellationTokenSource Startup { get; } = new();
+    public CancellationTokenSource Startup { get; init; } = new();
 
     public void AddSink(IOutcomeSink sink)
     {

@@ -305,3 +305,34 @@ internal static class TestServices
         return Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services);
     }
 }
+
+/// <summary>Shaped like System.ClientModel's ClientResultException: an int Status and a raw response with headers.</summary>
+internal sealed class SdkLikeException(int status, Dictionary<string, string> headers) : Exception("provider error")
+{
+    public int Status { get; } = status;
+
+    public RawResponse GetRawResponse() => new(headers);
+}
+
+internal sealed class RawResponse(Dictionary<string, string> headers)
+{
+    public Headers Headers { get; } = new(headers);
+}
+
+internal sealed class Headers(Dictionary<string, string> values)
+{
+    public bool TryGetValue(string name, out string? value)
+    {
+        foreach ((string key, string v) in values)
+        {
+            if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                value = v;
+                return true;
+            }
+        }
+
+        value = null;
+        return false;
+    }
+}

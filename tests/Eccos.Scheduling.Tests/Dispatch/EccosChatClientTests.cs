@@ -282,7 +282,7 @@ public class EccosChatClientTests
         Task<ChatResponse> running = router.GetResponseAsync(Hello);
         await Pools.Eventually(() => only.InFlight == 1);
         Task<ChatResponse> queued = router.GetResponseAsync(Hello);
-        await Pools.Eventually(() => router.Pool[0].Gate.Waiting == 1);
+        await Pools.Eventually(() => router.Waiting == 1);
 
         var rejected = await Assert.ThrowsAsync<EccosQueueFullException>(() => router.GetResponseAsync(Hello));
         Assert.That(rejected!.Message, Does.Contain("only").And.Contain("queue of 1 is full"));
@@ -309,11 +309,11 @@ public class EccosChatClientTests
         await Pools.Eventually(() => only.InFlight == 1);
         using var cts = new CancellationTokenSource();
         Task<ChatResponse> queued = router.GetResponseAsync(Hello, cancellationToken: cts.Token);
-        await Pools.Eventually(() => router.Pool[0].Gate.Waiting == 1);
+        await Pools.Eventually(() => router.Waiting == 1);
         await cts.CancelAsync();
 
         Assert.That(async () => await queued.Within(), Throws.InstanceOf<OperationCanceledException>());
-        Assert.That(router.Pool[0].Gate.Waiting, Is.Zero);
+        Assert.That(router.Waiting, Is.Zero);
         release.SetResult();
         await running.Within();
         await router.GetResponseAsync(Hello).Within();
@@ -375,7 +375,7 @@ public class EccosChatClientTests
             .AddModel(client, new ModelProfile("x", 1, 1), modelId: "gpt-4o-mini")
             .UsePredictor(new FakePredictor(new Dictionary<string, (double, double)> { ["x"] = (0.9, 0.01) }))
             .Build();
-        var options = new ChatOptions { ModelId = "something-else" };
+        var options = new ChatOptions { Temperature = 0.5f };
 
         await router.GetResponseAsync(Hello, options).Within();
 
@@ -383,7 +383,27 @@ public class EccosChatClientTests
         Assert.Multiple(() =>
         {
             Assert.That(sent!.ModelId, Is.EqualTo("gpt-4o-mini"));
-            Assert.That(options.ModelId, Is.EqualTo("something-else"));
+            Assert.That(sent.Temperature, Is.EqualTo(0.5f));
+            Assert.That(options.ModelId, Is.Null, "the caller's options are not changed");
+        });
+    }
+
+    [Test]
+    public async Task A_model_id_pins_by_pool_name_or_provider_id_and_one_naming_no_pool_model_is_refused()
+    {
+        // Regression: a ModelId naming no pool model was forwarded as-is to whichever model the router chose.
+        var (builder, cheap, mid, strong) = Pools.Three(alpha: 0.7);
+        var large = new FakeChatClient("large");
+        await using EccosChatClient router = builder.AddModel(large, new ModelProfile("large", 3, 9), modelId: "provider-large").Build();
+
+        await router.GetResponseAsync(Hello, new ChatOptions { ModelId = "cheap" }).Within();
+        await router.GetResponseAsync(Hello, new ChatOptions { ModelId = "provider-large" }).Within();
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => router.GetResponseAsync(Hello, new ChatOptions { ModelId = "gpt-4o" }));
+        Assert.Multiple(() =>
+        {
+            Assert.That((cheap.Calls, large.Calls, mid.Calls + strong.Calls), Is.EqualTo((1, 1, 0)));
+            Assert.That(refused!.Message, Does.Contain("'gpt-4o' names no model of the pool (cheap, mid, strong, large)"));
+            Assert.That(refused.ParamName, Is.EqualTo("options"));
         });
     }
 
@@ -455,7 +475,7 @@ public class EccosChatClientTests
         Task<ChatResponse> inFlight = router.GetResponseAsync(Hello);
         await Pools.Eventually(() => owned.InFlight == 1);
         Task<ChatResponse> waiting = router.GetResponseAsync(Hello);
-        await Pools.Eventually(() => router.Pool[0].Gate.Waiting == 1);
+        await Pools.Eventually(() => router.Waiting == 1);
 
         ValueTask disposing = router.DisposeAsync();
         Assert.That(async () => await waiting.Within(), Throws.InstanceOf<ObjectDisposedException>());

@@ -117,10 +117,64 @@ public class EccosServiceCollectionTests
         {
             Assert.That(provider.GetRequiredKeyedService<EccosChatClient>("a").QualityTarget, Is.EqualTo(0.1));
             Assert.That(() => provider.GetRequiredKeyedService<EccosChatClient>("b"),
-                Throws.InvalidOperationException.With.Message.Contains("model 'strong' uses the IChatClient keyed 'missing'"));
+                Throws.InstanceOf<OptionsValidationException>().With.Message.Contains("model 'strong' uses the IChatClient keyed 'missing'"));
             Assert.That(() => services.AddEccos("a"), Throws.ArgumentException.With.Message.Contains("'a' is already registered"));
             Assert.That(() => services.AddEccos("a2").AddModel("c", Pools.Cheap).AddModel("d", Pools.Cheap),
                 Throws.ArgumentException.With.Message.Contains("'cheap' is already in the pool"));
         });
+    }
+
+    [Test]
+    public void A_missing_keyed_client_no_predictor_or_a_malformed_history_fail_at_start_not_at_first_use()
+    {
+        // Regression: these passed ValidateOnStart and failed only when the router was first resolved.
+        var missingClient = new ServiceCollection();
+        missingClient.AddSingleton<IPredictor>(Pools.Predictor());
+        missingClient.AddEccos("a").AddModel("nowhere", Pools.Cheap);
+
+        var noPredictor = new ServiceCollection();
+        noPredictor.AddKeyedChatClient("c", new FakeChatClient("c"));
+        noPredictor.AddEccos("b").AddModel("c", Pools.Cheap);
+
+        var badHistory = new ServiceCollection();
+        badHistory.AddKeyedChatClient("c", new FakeChatClient("c"));
+        badHistory.AddEccos("c").AddModel("c", Pools.Cheap)
+            .UseKnnPredictor(_ => [new OutcomeRecord("h1", "hello", 3, [new ModelOutcome("cheap", 7, 10)])]);
+
+        var otherModels = new ServiceCollection();
+        otherModels.AddKeyedChatClient("c", new FakeChatClient("c"));
+        otherModels.AddEccos("d").AddModel("c", Pools.Cheap)
+            .UseKnnPredictor(_ => [new OutcomeRecord("h1", "hello", 3, [new ModelOutcome("gpt-4o", 1, 10)])]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => Start(missingClient), Throws.InstanceOf<OptionsValidationException>().With.Message.Contains("model 'cheap' uses the IChatClient keyed 'nowhere', which is not registered"));
+            Assert.That(() => Start(noPredictor), Throws.InstanceOf<OptionsValidationException>().With.Message.Contains("Eccos router 'b': set a predictor"));
+            Assert.That(() => Start(badHistory), Throws.InstanceOf<OptionsValidationException>().With.Message.Contains("the predictor could not be created").And.Message.Contains("'h1'"));
+            Assert.That(() => Start(otherModels), Throws.InstanceOf<OptionsValidationException>().With.Message.Contains("names none of the pool's models (cheap)").And.Message.Contains("gpt-4o"));
+        });
+
+        static void Start(ServiceCollection services)
+        {
+            using ServiceProvider provider = services.BuildServiceProvider();
+            provider.GetRequiredService<IStartupValidator>().Validate();
+        }
+    }
+
+    [Test]
+    public async Task The_predictor_started_by_the_start_check_is_the_one_the_router_uses()
+    {
+        int created = 0;
+        var services = new ServiceCollection();
+        services.AddKeyedChatClient("c", new FakeChatClient("c"));
+        services.AddEccos().AddModel("c", Pools.Cheap).UsePredictor((_, _) =>
+        {
+            Interlocked.Increment(ref created);
+            return Task.FromResult<IPredictor>(Pools.Predictor());
+        });
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        await provider.GetRequiredService<IChatClient>().GetResponseAsync(Hello).Within();
+        Assert.That(created, Is.EqualTo(1));
     }
 }
