@@ -1,0 +1,4 @@
+global using System.ClientModel;
+global using Eccos.Scheduling.Simulation;
+global using Microsoft.Extensions.AI;
+global using NUnit.Framework;
