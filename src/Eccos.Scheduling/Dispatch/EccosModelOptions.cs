@@ -106,8 +106,11 @@ public sealed class EccosHealthOptions
     /// <summary>
     /// Gets or sets a value indicating whether a throttled model gets a learned request rate: when it is throttled after
     /// taking at least 10 requests in the current <see cref="EccosOptions.RateWindow"/>, its rate is cut to 80 % of what it
-    /// took, and raised by 5 % after each window without a throttle (additive increase, multiplicative decrease), so
-    /// that traffic stops running into a provider limit nobody configured. Default <see langword="true"/>.
+    /// took, and the rate it was throttled at becomes its ceiling. After each window without a throttle the rate grows by
+    /// 5 % up to 90 % of the ceiling, then by 1 % after every 2 clean windows, a wait that doubles (up to 64 windows) each
+    /// time the model is throttled again near the same ceiling; a rate 5 % past the ceiling without a throttle becomes the
+    /// new ceiling. So traffic stops running into a provider limit nobody configured, and a steady limit is probed ever
+    /// more rarely. Default <see langword="true"/>.
     /// </summary>
     public bool LearnRateLimits { get; set; } = true;
 

@@ -12,6 +12,11 @@ internal sealed class PoolMember
 
     /// <summary>The fewest requests in a window at which a throttle starts a learned rate.</summary>
     private const int MinimumLearningRate = 10;
+
+    /// <summary>The share of the known ceiling from which a learned rate grows only by cautious probes.</summary>
+    private const double NearCeiling = 0.9;
+    private const int FirstProbeWindows = 2;
+    private const int MaxProbeWindows = 64;
     private readonly object _lock = new();
     private double _latencySeconds = double.NaN;
     private double _tokensPerCall = double.NaN;
@@ -19,6 +24,8 @@ internal sealed class PoolMember
     private long _lastThrottle;
     private long _lastRateChange;
     private long _window;
+    private long _ceiling = long.MaxValue; // the learned rate the model was last throttled at
+    private int _probeWindows = FirstProbeWindows; // clean windows a probe near the ceiling waits for
 
     public PoolMember(int index, IChatClient client, ModelProfile profile, bool ownsClient, string? modelId, ModelLimits limits, ModelHealth health, TimeSpan? attemptTimeout, TimeSpan? firstTokenTimeout, long rateWindowTicks)
     {
@@ -76,7 +83,9 @@ internal sealed class PoolMember
 
     /// <summary>
     /// A throttle: the learned request rate drops to 80 % of what the model took in the current window (at most once a
-    /// twentieth of a window, so that a burst of 429s counts once). Returns the new rate per window.
+    /// twentieth of a window, so that a burst of 429s counts once), and the rate it was throttled at becomes the known
+    /// ceiling. A throttle again near the same ceiling doubles the clean windows each probe towards it waits (up to
+    /// 64), so that a steady limit is probed ever more rarely. Returns the new rate per window.
     /// </summary>
     public long Throttled(TimeProvider time)
     {
@@ -96,13 +105,22 @@ internal sealed class PoolMember
                 return learned.Limit; // a throttle under light load says little about a rate: the cool-down handles it
             }
 
+            long rate = Math.Min(learned.Limit, used);
+            _probeWindows = _ceiling != long.MaxValue && rate >= _ceiling * NearCeiling
+                ? Math.Min(MaxProbeWindows, _probeWindows * 2)
+                : FirstProbeWindows;
+            _ceiling = Math.Max(1, rate);
             learned.Limit = Math.Max(1, Math.Min(learned.Limit == long.MaxValue ? used : learned.Limit, (long)(used * 0.8)));
             _lastRateChange = now;
             return learned.Limit;
         }
     }
 
-    /// <summary>A success: after a whole window without throttling, the learned rate (if any) grows by 5 %.</summary>
+    /// <summary>
+    /// A success: after a whole window without throttling, a learned rate (if any) below 90 % of its ceiling grows by
+    /// 5 %; nearer the ceiling it grows by 1 % only after the probe's count of clean windows. A rate that passes the
+    /// ceiling by 5 % without a throttle makes itself the ceiling (the provider raised its limit).
+    /// </summary>
     public void Succeeded(TimeSpan window, TimeProvider time)
     {
         WindowLimiter learned = Limits.Learned;
@@ -115,9 +133,19 @@ internal sealed class PoolMember
         {
             long now = time.GetTimestamp();
             _window = (long)(window.TotalSeconds * time.TimestampFrequency);
-            if (now - _lastThrottle >= _window && now - _lastRateChange >= _window)
+            long limit = learned.Limit;
+            bool near = limit >= _ceiling * NearCeiling;
+            long wait = near ? _window * _probeWindows : _window;
+            if (now - _lastThrottle >= _window && now - _lastRateChange >= wait)
             {
-                learned.Limit = learned.Limit + Math.Max(1, learned.Limit / 20);
+                limit += Math.Max(1, limit / (near ? 100 : 20));
+                if (limit > _ceiling * 1.05)
+                {
+                    _ceiling = limit;
+                    _probeWindows = FirstProbeWindows;
+                }
+
+                learned.Limit = limit;
                 _lastRateChange = now;
             }
         }
