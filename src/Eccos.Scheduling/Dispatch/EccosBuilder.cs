@@ -254,7 +254,9 @@ public sealed class EccosBuilder
     /// Adds a <see cref="System.Threading.RateLimiting.RateLimiter"/> a model (or every model of a limit group, see
     /// <see cref="EccosModelOptions.LimitGroup"/>) is admitted through, besides its configured limits — for example a
     /// distributed limiter shared by several instances. The router asks it with <c>AttemptAcquire</c> and never queues in
-    /// it; it does not dispose it.
+    /// it; it does not dispose it. A token limiter whose whole limit is below what one call needs (it throws
+    /// <see cref="ArgumentOutOfRangeException"/>, as the runtime's limiters do) makes that model ineligible for the call;
+    /// when no candidate is left the call fails with an <see cref="EccosRoutingException"/> naming the limiter.
     /// </summary>
     /// <param name="modelOrGroup">A pool model's name, or a group of <see cref="EccosOptions.LimitGroups"/>.</param>
     /// <param name="kind">What its permits are: calls in flight (held until the call ends), requests, or tokens.</param>

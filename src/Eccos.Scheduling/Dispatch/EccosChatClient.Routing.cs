@@ -362,6 +362,11 @@ public sealed partial class EccosChatClient
         {
             throw AllFailed(request);
         }
+        catch (LimitTooSmallException never)
+        {
+            Abandon(request, "failure");
+            throw new EccosRoutingException(never.Message, [.. request.Attempts], Decision(request, null));
+        }
         catch (EccosQueueFullException full)
         {
             Abandon(request, "rejected");

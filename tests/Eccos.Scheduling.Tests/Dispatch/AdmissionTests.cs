@@ -151,4 +151,81 @@ public class AdmissionTests
         spread.Succeeded(false);
         Assert.That(spread.Failed(false, FailureKind.Failure, null), Is.Null, "failures older than the sampling window do not count");
     }
+
+    [Test]
+    public void A_learned_rate_cuts_on_a_throttle_climbs_back_and_probes_a_steady_ceiling_ever_more_rarely()
+    {
+        var time = new FakeTimeProvider();
+        TimeSpan window = TimeSpan.FromSeconds(10);
+        using var learned = new WindowLimiter(long.MaxValue, window, time);
+        var member = new PoolMember(0, new FakeChatClient("m"), new ModelProfile("m", 1, 1), false, null, new ModelLimits([], learned),
+            new ModelHealth(new EccosHealthOptions(), time, seed: 1), null, null, (long)(window.TotalSeconds * time.TimestampFrequency));
+
+        long ThrottleAfter(int requests)
+        {
+            for (int i = 0; i < requests; i++)
+            {
+                learned.AttemptAcquire(1).Dispose();
+            }
+
+            return member.Throttled(time);
+        }
+
+        List<long> Windows(int count)
+        {
+            var limits = new List<long>();
+            for (int w = 0; w < count; w++)
+            {
+                time.Advance(window);
+                member.Succeeded(window, time);
+                limits.Add(learned.Limit);
+            }
+
+            return limits;
+        }
+
+        Assert.That(ThrottleAfter(100), Is.EqualTo(80), "cut to 80 % of the 100 taken");
+        Assert.That(Windows(7), Is.EqualTo(new long[] { 84, 88, 92, 92, 93, 93, 94 }), "5 % a window up to 90 % of the ceiling, then 1 % every 2 windows");
+
+        time.Advance(window);
+        Assert.That(ThrottleAfter(94), Is.EqualTo(75), "throttled again near the ceiling");
+        Assert.That(Windows(11), Is.EqualTo(new long[] { 78, 81, 85, 85, 85, 85, 86, 86, 86, 86, 87 }), "near the ceiling a probe now waits 4 windows");
+
+        time.Advance(window);
+        ThrottleAfter(87); // again: 8 windows
+        List<long> climb = Windows(3 + (3 * 8) + 1);
+        Assert.That(climb.Distinct().Count(), Is.EqualTo(3 + 3 + 1), "3 fast steps, then one probe every 8 windows");
+
+        // No throttle any more (the provider raised its limit): probes every 8 windows pass the old ceiling of 87 and,
+        // 5 % past it, the rate makes itself the ceiling and is probed every 2 windows again.
+        List<long> onwards = Windows(8 * 12);
+        int passed = onwards.FindIndex(l => l > 87 * 1.05);
+        Assert.That(passed, Is.GreaterThan(0), "the rate went 5 % past the old ceiling");
+        Assert.That(onwards[passed + 2], Is.GreaterThan(onwards[passed]), "then a probe every 2 windows");
+    }
+
+    [Test]
+    public void A_call_refused_by_a_supplied_limiter_gives_back_what_the_own_limits_granted()
+    {
+        // Regression: the own request window granted, a supplied token limiter refused, and the request permit stayed
+        // in the window — every refusal shrank the model's rate until the window moved on.
+        var time = new FakeTimeProvider();
+        using var requests = new WindowLimiter(10, TimeSpan.FromMinutes(1), time);
+        using var supplied = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = 1, QueueLimit = 0 });
+        using RateLimitLease held = supplied.AttemptAcquire(1); // the supplied limit is spent elsewhere
+        using var learned = new WindowLimiter(long.MaxValue, TimeSpan.FromMinutes(1), time);
+        var limits = new ModelLimits(
+            [new LimiterSlot(requests, EccosLimitKind.Requests, "requests"), new LimiterSlot(supplied, EccosLimitKind.Tokens, "supplied tokens")],
+            learned);
+
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.That(limits.TryAdmit(1, out string? refusedBy, out _), Is.Null);
+            Assert.That(refusedBy, Is.EqualTo("supplied tokens"));
+        }
+
+        Assert.That(requests.Used, Is.Zero, "the refused calls left no request permit in the window");
+        Assert.Throws<LimitTooSmallException>(() => limits.TryAdmit(100, out _, out _), "a call larger than the supplied limiter's whole limit");
+        Assert.That(requests.Used, Is.Zero, "nor did the call no wait could admit");
+    }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Threading.RateLimiting;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Time.Testing;
 
@@ -309,6 +310,99 @@ public class ResilienceTests
             Assert.That(responses.Select(Served), Is.All.EqualTo("strong"));
             Assert.That(hung.Calls, Is.EqualTo(2), "queued requests went to the healthy model, not behind the hung one");
         });
+    }
+
+    [Test]
+    public async Task Many_callers_over_rate_limited_models_are_all_served_as_the_windows_move_on()
+    {
+        // Regression: over real HTTP, 64 callers over three models limited per window stalled after the first window —
+        // every request waiting, every permit free, no timer armed. Timers count whole milliseconds and fire up to one
+        // early; the dispatcher then still took its timer for armed and armed none. This clock's timers fire 5 ms early.
+        var time = new EarlyTimers(TimeSpan.FromMilliseconds(5));
+        var (builder, cheap, mid, strong) = Pools.Three(alpha: 0.7);
+        await using EccosChatClient router = builder
+            .Configure(o =>
+            {
+                o.RateWindow = TimeSpan.FromSeconds(1);
+                o.Models["cheap"] = new EccosModelOptions { RequestsPerMinute = 500 };
+                o.Models["mid"] = new EccosModelOptions { RequestsPerMinute = 500, TokensPerMinute = 15_000 };
+                o.Models["strong"] = new EccosModelOptions { RequestsPerMinute = 500 };
+            })
+            .Build(TestServices.With(time));
+
+        const int Total = 200;
+        int next = -1;
+        int done = 0;
+        Task[] callers = [.. Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
+        {
+            while (Interlocked.Increment(ref next) < Total)
+            {
+                await router.GetResponseAsync(Hello);
+                Interlocked.Increment(ref done);
+            }
+        }))];
+
+        for (int step = 0; step < 10_000 && Volatile.Read(ref done) < Total; step++)
+        {
+            await Task.Delay(1);
+            time.Advance(TimeSpan.FromMilliseconds(2));
+        }
+
+        Assert.That(Volatile.Read(ref done), Is.EqualTo(Total), $"waiting {router.Waiting}; calls {cheap.Calls}/{mid.Calls}/{strong.Calls}");
+        await Task.WhenAll(callers).Within();
+    }
+
+    [Test]
+    public async Task A_supplied_limiter_is_honoured_and_one_too_small_for_a_call_fails_it_by_name_instead_of_stranding_it()
+    {
+        // Regression: the runtime's limiters throw when asked for more permits than their whole limit; that escaped
+        // the admission (inside the dispatcher's pump when the request was queued) and the request never ended.
+        static TokenBucketRateLimiter Bucket(int tokens) => new(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = tokens, TokensPerPeriod = tokens, ReplenishmentPeriod = TimeSpan.FromMinutes(1), QueueLimit = 0, AutoReplenishment = false,
+        });
+
+        using TokenBucketRateLimiter tiny = Bucket(2);
+        var (builder, cheap, strong) = TwoModels();
+        await using (EccosChatClient router = builder.UseRateLimiter("cheap", EccosLimitKind.Tokens, _ => tiny).Build())
+        {
+            ChatResponse served = await router.GetResponseAsync(Hello).Within();
+            Assert.That((Served(served), cheap.Calls, strong.Calls), Is.EqualTo(("strong", 0, 1)), "cheap's token limiter can never admit the call");
+        }
+
+        using TokenBucketRateLimiter alsoTiny = Bucket(2);
+        var (both, _, _) = TwoModels(capacity: 1);
+        await using EccosChatClient none = both.UseRateLimiter("cheap", EccosLimitKind.Tokens, _ => tiny).UseRateLimiter("strong", EccosLimitKind.Tokens, _ => alsoTiny).Build();
+        EccosRoutingException error = (await Assert.ThrowsAsync<EccosRoutingException>(async () => await none.GetResponseAsync(Hello).Within()))!;
+        Assert.That(error.Message, Does.Contain("Tokens limiter of '").And.Contain("can never grant"));
+
+        using TokenBucketRateLimiter one = Bucket(1000);
+        one.AttemptAcquire(1000).Dispose(); // spent: the next call must wait for it, and is served by strong instead
+        var (honoured, honouredCheap, _) = TwoModels();
+        await using EccosChatClient limited = honoured.UseRateLimiter("cheap", EccosLimitKind.Tokens, _ => one).Build();
+        Assert.That(Served(await limited.GetResponseAsync(Hello).Within()), Is.EqualTo("strong"));
+        Assert.That(honouredCheap.Calls, Is.Zero);
+    }
+
+    /// <summary>
+    /// A fake clock whose timers fire <c>early</c> before the time they were set for, as real timers may; a timer due
+    /// within twice that fires on time (a real timer is early by less than the wait, so re-arming converges).
+    /// </summary>
+    private sealed class EarlyTimers(TimeSpan early) : FakeTimeProvider
+    {
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            new Early(base.CreateTimer(callback, state, Shift(dueTime, early), period), early);
+
+        private static TimeSpan Shift(TimeSpan due, TimeSpan early) => due != Timeout.InfiniteTimeSpan && due > early * 2 ? due - early : due;
+
+        private sealed class Early(ITimer inner, TimeSpan early) : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => inner.Change(Shift(dueTime, early), period);
+
+            public void Dispose() => inner.Dispose();
+
+            public ValueTask DisposeAsync() => inner.DisposeAsync();
+        }
     }
 
     private static async Task<List<ChatResponseUpdate>> Collect(IAsyncEnumerable<ChatResponseUpdate> stream)

@@ -42,7 +42,7 @@ internal sealed class Dispatcher : IDisposable
         _maxQueue = maxQueue;
         _time = time;
         _waitingFor = new int[pool.Length];
-        _timer = time.CreateTimer(static s => ((Dispatcher)s!).Pump(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timer = time.CreateTimer(static s => ((Dispatcher)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         foreach (PoolMember member in pool)
         {
             member.Health.Changed += Pump;
@@ -91,9 +91,14 @@ internal sealed class Dispatcher : IDisposable
 
             if (_queue.Count == 0 || !AnyWaitsFor(order[..candidates]))
             {
-                if (TryGrant(request, order[..candidates], blocked: default, out Grant grant))
+                if (TryGrant(request, order[..candidates], blocked: default, out Grant grant, out LimitTooSmallException? never))
                 {
                     return new(grant);
+                }
+
+                if (never is not null)
+                {
+                    return ValueTask.FromException<Grant>(never);
                 }
             }
 
@@ -140,6 +145,7 @@ internal sealed class Dispatcher : IDisposable
     public void Pump()
     {
         List<(Waiter, Grant)>? granted = null;
+        List<(Waiter, Exception)>? failed = null;
         lock (_lock)
         {
             if (_queue.Count == 0 || _closed is not null)
@@ -154,10 +160,15 @@ internal sealed class Dispatcher : IDisposable
                 LinkedListNode<Waiter>? next = node.Next;
                 Waiter w = node.Value;
                 int candidates = w.Request.Rank(order);
-                if (TryGrant(w.Request, order[..candidates], blocked, out Grant grant))
+                if (TryGrant(w.Request, order[..candidates], blocked, out Grant grant, out LimitTooSmallException? never))
                 {
                     Remove(w);
                     (granted ??= []).Add((w, grant));
+                }
+                else if (never is not null)
+                {
+                    Remove(w);
+                    (failed ??= []).Add((w, never));
                 }
                 else
                 {
@@ -173,6 +184,12 @@ internal sealed class Dispatcher : IDisposable
             ScheduleLocked();
         }
 
+        foreach ((Waiter w, Exception error) in failed ?? [])
+        {
+            w.Registration.Dispose();
+            w.TrySetException(error);
+        }
+
         if (granted is not null)
         {
             foreach ((Waiter w, Grant grant) in granted)
@@ -184,6 +201,21 @@ internal sealed class Dispatcher : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The timer fired: it is no longer armed, whatever the clock says. (Timers count whole milliseconds and may fire
+    /// before the timestamp they were set for; keeping that timestamp would make the pump think a timer is still
+    /// coming and arm none — every waiter stranded.)
+    /// </summary>
+    private void OnTimer()
+    {
+        lock (_lock)
+        {
+            _timerDue = long.MaxValue;
+        }
+
+        Pump();
     }
 
     /// <summary>Fails every waiter and every later admission with <paramref name="error"/>; grants already made stay valid.</summary>
@@ -226,7 +258,16 @@ internal sealed class Dispatcher : IDisposable
                 return null;
             }
 
-            Admitted? admitted = _pool[model].Limits.TryAdmit(tokens, out _, out _);
+            Admitted? admitted;
+            try
+            {
+                admitted = _pool[model].Limits.TryAdmit(tokens, out _, out _);
+            }
+            catch (LimitTooSmallException)
+            {
+                admitted = null; // the request then goes through AdmitAsync, which fails it with the reason
+            }
+
             if (admitted is null)
             {
                 if (probe)
@@ -254,8 +295,10 @@ internal sealed class Dispatcher : IDisposable
         return false;
     }
 
-    private bool TryGrant(IAdmissionRequest request, ReadOnlySpan<int> order, Span<bool> blocked, out Grant grant)
+    private bool TryGrant(IAdmissionRequest request, ReadOnlySpan<int> order, Span<bool> blocked, out Grant grant, out LimitTooSmallException? never)
     {
+        never = null;
+        int impossible = 0;
         foreach (int j in order)
         {
             if (!blocked.IsEmpty && blocked[j])
@@ -269,10 +312,28 @@ internal sealed class Dispatcher : IDisposable
                 continue;
             }
 
-            Admitted? admitted = member.Limits.TryAdmit(request.Tokens(j), out _, out TimeSpan? retryAfter);
+            Admitted? admitted;
+            TimeSpan? retryAfter;
+            try
+            {
+                admitted = member.Limits.TryAdmit(request.Tokens(j), out _, out retryAfter);
+            }
+            catch (LimitTooSmallException e)
+            {
+                if (probe)
+                {
+                    member.Health.CancelProbe();
+                }
+
+                never = e;
+                impossible++;
+                continue;
+            }
+
             if (admitted is not null)
             {
                 grant = new Grant(this, member, admitted, probe);
+                never = null;
                 return true;
             }
 
@@ -288,6 +349,11 @@ internal sealed class Dispatcher : IDisposable
         }
 
         grant = null!;
+        if (impossible < order.Length)
+        {
+            never = null; // another candidate may still serve it
+        }
+
         return false;
     }
 
@@ -321,8 +387,8 @@ internal sealed class Dispatcher : IDisposable
         }
 
         _timerDue = at;
-        double seconds = Math.Max(0, (at - now) / (double)_time.TimestampFrequency);
-        _timer.Change(TimeSpan.FromSeconds(Math.Min(seconds, EccosOptions.MaxTimeout.TotalSeconds)), Timeout.InfiniteTimeSpan);
+        double milliseconds = Math.Ceiling(Math.Max(0, (at - now) * 1000.0 / _time.TimestampFrequency)); // never early by rounding
+        _timer.Change(TimeSpan.FromMilliseconds(Math.Min(milliseconds, EccosOptions.MaxTimeout.TotalMilliseconds)), Timeout.InfiniteTimeSpan);
     }
 
     private void Remove(Waiter w)

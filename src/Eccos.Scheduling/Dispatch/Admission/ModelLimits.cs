@@ -62,38 +62,47 @@ internal sealed class ModelLimits
         RateLimitLease? concurrency = null;
         List<(LimiterSlot Slot, RateLimitLease Lease)>? spent = null;
 
-        // Rates first check without spending (the permits of a limit that grants would be lost if a later one refused).
+        // Own rates first check without spending (the permits of a limit that grants would be lost if a later one
+        // refused), in one reading each: a check and a separate probe could straddle the moment a window moves on.
         foreach (LimiterSlot slot in _slots)
         {
-            if (slot.Kind != EccosLimitKind.Concurrency && slot.Limiter.GetStatistics() is { } stats
-                && stats.CurrentAvailablePermits < Permits(slot, tokens) && slot.Limiter is WindowLimiter own && own.Used > 0)
+            if (slot.Kind != EccosLimitKind.Concurrency && slot.Limiter is WindowLimiter own && !own.WouldGrant(Permits(slot, tokens), out TimeSpan wait))
             {
-                RateLimitLease probe = own.AttemptAcquire(Permits(slot, tokens)); // fails, with the retry-after
                 refusedBy = slot.Name;
-                retryAfter = RetryAfter(probe);
-                probe.Dispose();
+                retryAfter = wait;
                 return null;
             }
         }
 
-        if (Learned.Limit != long.MaxValue && Learned.GetStatistics()!.CurrentAvailablePermits < 1)
+        if (Learned.Limit != long.MaxValue && !Learned.WouldGrant(1, out TimeSpan learnedWait))
         {
-            RateLimitLease probe = Learned.AttemptAcquire(1);
             refusedBy = "learned request rate";
-            retryAfter = RetryAfter(probe);
-            probe.Dispose();
+            retryAfter = learnedWait;
             return null;
         }
 
         foreach (LimiterSlot slot in _slots)
         {
-            RateLimitLease lease = slot.Limiter.AttemptAcquire(Permits(slot, tokens));
+            RateLimitLease lease;
+            try
+            {
+                lease = slot.Limiter.AttemptAcquire(Permits(slot, tokens));
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                // A supplied limiter whose whole limit is below what this call needs (the runtime's limiters throw
+                // then): no wait would help.
+                GiveBack(concurrency, spent, tokens);
+                throw new LimitTooSmallException(
+                    $"{char.ToUpperInvariant(slot.Name[0])}{slot.Name[1..]} can never grant the {Permits(slot, tokens)} permits one call needs: its limit is lower.", e);
+            }
+
             if (!lease.IsAcquired)
             {
                 refusedBy = slot.Name;
                 retryAfter = slot.Kind == EccosLimitKind.Concurrency ? null : RetryAfter(lease) ?? TimeSpan.FromMilliseconds(100);
                 lease.Dispose();
-                concurrency?.Dispose();
+                GiveBack(concurrency, spent, tokens);
                 return null;
             }
 
@@ -111,6 +120,17 @@ internal sealed class ModelLimits
         // throttle knows the rate the model took.
         Learned.AttemptAcquire(1).Dispose();
         return new Admitted(concurrency, spent, tokens);
+    }
+
+    /// <summary>Gives back what the limits before a refusal granted (own limiters can; a supplied one keeps its permits).</summary>
+    private static void GiveBack(RateLimitLease? concurrency, List<(LimiterSlot Slot, RateLimitLease Lease)>? spent, int tokens)
+    {
+        concurrency?.Dispose();
+        foreach ((LimiterSlot taken, RateLimitLease given) in spent ?? [])
+        {
+            (taken.Limiter as WindowLimiter)?.Settle(given, -Permits(taken, tokens));
+            given.Dispose();
+        }
     }
 
     private long? Smallest(EccosLimitKind kind, long start)
@@ -213,3 +233,6 @@ internal sealed class Admitted(RateLimitLease? concurrency, List<(LimiterSlot Sl
         }
     }
 }
+
+/// <summary>A limit that can never admit a call: the call fails (no wait would help), naming the limit.</summary>
+internal sealed class LimitTooSmallException(string message, Exception innerException) : InvalidOperationException(message, innerException);

@@ -90,6 +90,27 @@ internal sealed class WindowLimiter : RateLimiter
         }
     }
 
+    /// <summary>
+    /// Reports whether <paramref name="permitCount"/> permits would be granted now, without taking them; when not, when
+    /// to try again. One reading under the lock, so that a window moving on between a check and a probe cannot turn
+    /// the probe into an acquisition nobody holds.
+    /// </summary>
+    public bool WouldGrant(int permitCount, out TimeSpan retryAfter)
+    {
+        lock (_lock)
+        {
+            Roll();
+            retryAfter = TimeSpan.Zero;
+            if (_total + Math.Max(1, permitCount) <= _limit || _total == 0)
+            {
+                return true;
+            }
+
+            retryAfter = RetryAfterLocked(Math.Max(1, permitCount));
+            return false;
+        }
+    }
+
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(permitCount);
@@ -141,7 +162,10 @@ internal sealed class WindowLimiter : RateLimiter
     }
 
     /// <summary>A failed lease whose retry-after is when <paramref name="needed"/> permits will have left the window.</summary>
-    private Lease Failed(int needed)
+    private Lease Failed(int needed) => new(null, -1, RetryAfterLocked(needed));
+
+    /// <summary>When <paramref name="needed"/> permits will have left the window.</summary>
+    private TimeSpan RetryAfterLocked(int needed)
     {
         long free = _limit - _total;
         long expiring = 0;
@@ -158,7 +182,7 @@ internal sealed class WindowLimiter : RateLimiter
 
         // Segment s leaves the window when the clock enters segment _segment + s.
         long ticks = ((_segment + segments) * _segmentTicks) - _time.GetTimestamp();
-        return new Lease(null, -1, TimeSpan.FromSeconds(Math.Max(ticks, 1) / (double)_time.TimestampFrequency));
+        return TimeSpan.FromSeconds(Math.Max(ticks, 1) / (double)_time.TimestampFrequency);
     }
 
     private sealed class Lease(WindowLimiter? owner, long segment, TimeSpan? retryAfter = null) : RateLimitLease
