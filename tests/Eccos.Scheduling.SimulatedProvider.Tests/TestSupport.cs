@@ -61,19 +61,7 @@ internal static class Sim
     }
 
     /// <summary>Polls <paramref name="condition"/> every 10 ms until it holds; fails the test after <see cref="Bound"/>.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > Bound)
-            {
-                Assert.Fail($"Not within {Bound}: {what}.");
-            }
-
-            await Task.Delay(10);
-        }
-    }
+    public static Task EventuallyAsync(Func<bool> condition, string what) => Bounded.EventuallyAsync(condition, what, Bound);
 
     /// <summary>Waits until the model has no request in flight (abandoned requests end when the server notices).</summary>
     public static Task IdleAsync(SimulatedProvider provider, string model = "m") =>
