@@ -24,6 +24,7 @@ public class KnnRouterOverheadBenchmarks : IDisposable
     private ChatMessage[][] _messages = [];
     private HashingEmbeddingGenerator _embedder = null!;
     private EccosChatClient _router = null!;
+    private EccosChatClient _limited = null!;
     private KnnPredictor _predictor = null!;
     private ModelProfile[] _profiles = [];
     private SchedulingQuery[][] _queries = [];
@@ -60,6 +61,17 @@ public class KnnRouterOverheadBenchmarks : IDisposable
         }
 
         _router = builder.WarmUpWith(history.Take(512).Select(r => r.ToQuery())).Build();
+
+        // The same pool admitted through every kind of limit: own requests and tokens per minute, and a group's
+        // (limits far above the load, so that they cost their bookkeeping and never refuse).
+        _limited = builder.Configure(o =>
+        {
+            o.LimitGroups["key"] = new EccosLimitOptions { RequestsPerMinute = 100_000_000, TokensPerMinute = int.MaxValue };
+            foreach (ModelProfile p in profiles)
+            {
+                o.Models[p.Name] = new EccosModelOptions { RequestsPerMinute = 100_000_000, TokensPerMinute = int.MaxValue, LimitGroup = "key" };
+            }
+        }).Build();
         _messages = [.. Enumerable.Range(0, Prompts).Select(_ => new[] { new ChatMessage(ChatRole.User, Sentence(random)) })];
         _queries = [.. _messages.Select(m => new[] { new SchedulingQuery(m[0].Text, 40) })];
         _queryVectors = [.. _queries.Select(q =>
@@ -76,6 +88,7 @@ public class KnnRouterOverheadBenchmarks : IDisposable
     public void Cleanup()
     {
         _router.Dispose();
+        _limited.Dispose();
         _embedder.Dispose();
     }
 
@@ -91,6 +104,9 @@ public class KnnRouterOverheadBenchmarks : IDisposable
 
     [Benchmark(Description = "router, online, kNN 10k + hashing embedder")]
     public Task<ChatResponse> Routed() => _router.GetResponseAsync(_messages[Next()]);
+
+    [Benchmark(Description = "router, online, kNN 10k + hashing embedder, with concurrency, RPM, TPM and group limits")]
+    public Task<ChatResponse> RoutedWithLimits() => _limited.GetResponseAsync(_messages[Next()]);
 
     [Benchmark(Description = "kNN predictor alone (1 query × 12 models)")]
     public ValueTask<PredictionMatrix> PredictorAlone() => _predictor.PredictAsync(_queries[Next()], _profiles);

@@ -7,7 +7,7 @@ namespace Eccos.Scheduling.Benchmarks.Dispatch;
 /// What the router adds to a call: one request through <see cref="EccosChatClient"/> in online mode over a no-op
 /// client, against the same no-op client called directly. The predictor is <see cref="ListPricePredictor"/> (a few
 /// multiplications per model), so the numbers are the router's own overhead: query building, prediction plumbing,
-/// scoring, the capacity gate, the decision, telemetry and (in the "with sink" case) feedback.
+/// scoring, admission (in the "with limits" case through four limiters), the decision, telemetry and (in the "with sink" case) feedback.
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
@@ -17,6 +17,7 @@ public class RouterOverheadBenchmarks
     private NoOpChatClient[] _clients = [];
     private EccosChatClient _router = null!;
     private EccosChatClient _routerWithSink = null!;
+    private EccosChatClient _routerWithLimits = null!;
 
     [Params(3, 12)]
     public int Models { get; set; }
@@ -27,6 +28,7 @@ public class RouterOverheadBenchmarks
         _clients = [.. Enumerable.Range(0, Models).Select(_ => new NoOpChatClient())];
         _router = Build(withSink: false);
         _routerWithSink = Build(withSink: true);
+        _routerWithLimits = Build(withSink: false, withLimits: true);
     }
 
     [GlobalCleanup]
@@ -34,6 +36,7 @@ public class RouterOverheadBenchmarks
     {
         _router.Dispose();
         _routerWithSink.Dispose();
+        _routerWithLimits.Dispose();
     }
 
     [Benchmark(Baseline = true, Description = "direct call")]
@@ -45,7 +48,10 @@ public class RouterOverheadBenchmarks
     [Benchmark(Description = "router, online, with outcome sink")]
     public Task<ChatResponse> RoutedWithSink() => _routerWithSink.GetResponseAsync(Messages);
 
-    private EccosChatClient Build(bool withSink)
+    [Benchmark(Description = "router, online, with RPM, TPM and group limits")]
+    public Task<ChatResponse> RoutedWithLimits() => _routerWithLimits.GetResponseAsync(Messages);
+
+    private EccosChatClient Build(bool withSink, bool withLimits = false)
     {
         var builder = new EccosBuilder().UsePredictor(new ListPricePredictor()).WithQualityTarget(0.7);
         for (int j = 0; j < Models; j++)
@@ -56,6 +62,19 @@ public class RouterOverheadBenchmarks
         if (withSink)
         {
             builder.AddOutcomeSink(new NoOpSink());
+        }
+
+        if (withLimits)
+        {
+            // Every kind of limit on every model, far above the load: they cost their bookkeeping and never refuse.
+            builder.Configure(o =>
+            {
+                o.LimitGroups["key"] = new EccosLimitOptions { RequestsPerMinute = 100_000_000, TokensPerMinute = int.MaxValue };
+                for (int j = 0; j < Models; j++)
+                {
+                    o.Models["m" + j] = new EccosModelOptions { RequestsPerMinute = 100_000_000, TokensPerMinute = int.MaxValue, LimitGroup = "key" };
+                }
+            });
         }
 
         return builder.Build();
