@@ -2,9 +2,11 @@ namespace Eccos.Scheduling;
 
 /// <summary>
 /// The built-in solver: Lagrangian relaxation of the quality target (or the budget) and the capacities, with exact
-/// coordinate steps, exact line searches (breakpoint searches) and Polyak subgradient steps on the multipliers, a
-/// greedy repair to feasibility and an exact polish of the closest calls. Returns the best feasible assignment found,
-/// the best dual bound and the final prices.
+/// coordinate steps and exact line searches (breakpoint searches) on the multipliers, an exact LP phase (transportation
+/// solves along the quality price) when capacities bind and the gap stays open, a greedy repair to feasibility and an
+/// exact polish of the closest calls. Returns the best feasible assignment found, the best dual bound and the final
+/// prices; the quality target (budget) holds exactly in the arithmetic the result reports, unless
+/// <see cref="LagrangianSolverOptions.FeasibilityTolerance"/> says otherwise.
 /// </summary>
 /// <remarks>
 /// <para>

@@ -15,12 +15,13 @@ namespace Eccos.Scheduling;
 /// can only raise D and needs no step size; with no binding capacity the single t step is already the optimum.</item>
 /// <item>After each sweep, an exact line search along the sweep's displacement (a pattern move): coordinate steps
 /// zig-zag when the prices are coupled, and the displacement points along the valley.</item>
-/// <item>Projected subgradient steps with Polyak's rule <c>ρ·(UB − D)/‖s‖²</c>, the best primal as the target and ρ
-/// halved after a run of steps without a better bound, once the coordinate steps stall (a non-smooth corner).</item>
+/// <item>Once the coordinate steps stall (a non-smooth corner) or have swept three times with the gap open, the exact
+/// LP phase (<see cref="ExactLp"/>): the LP optimum by transportation solves along t, and an integral assignment next
+/// to it.</item>
 /// </list>
 /// <para>
-/// The Lagrangian argmin is repaired into a feasible assignment after a sweep whose argmin overloads little, every
-/// few subgradient steps and at the best dual point;
+/// The Lagrangian argmin is repaired into a feasible assignment after a sweep whose argmin overloads little and at the
+/// best dual point;
 /// the best one is finally polished by an exact branch and bound over the few queries whose choice is closest to a
 /// tie. Stops when the relative gap between the best primal and the best bound is within the tolerance.
 /// </para>
