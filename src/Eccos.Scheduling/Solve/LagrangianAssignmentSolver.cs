@@ -2,9 +2,11 @@ namespace Eccos.Scheduling;
 
 /// <summary>
 /// The built-in solver: Lagrangian relaxation of the quality target (or the budget) and the capacities, with exact
-/// coordinate steps, exact line searches (breakpoint searches) and Polyak subgradient steps on the multipliers, a
-/// greedy repair to feasibility and an exact polish of the closest calls. Returns the best feasible assignment found,
-/// the best dual bound and the final prices.
+/// coordinate steps and exact line searches (breakpoint searches) on the multipliers, an exact LP phase (transportation
+/// solves along the quality price) when capacities bind and the gap stays open, a greedy repair to feasibility and an
+/// exact polish of the closest calls. Returns the best feasible assignment found, the best dual bound and the final
+/// prices; the quality target (budget) holds exactly in the arithmetic the result reports, unless
+/// <see cref="LagrangianSolverOptions.FeasibilityTolerance"/> says otherwise.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -60,7 +62,8 @@ public sealed class LagrangianAssignmentSolver : IAssignmentSolver
         }
 
         bool budget = constraints.CostBudget.HasValue;
-        int[]? kept = SolveSupport.ChooseKept(predictions, constraints, caps);
+        AssignmentConstraints target = Relaxed(constraints, _options.FeasibilityTolerance);
+        int[]? kept = SolveSupport.ChooseKept(predictions, target, caps);
         var assignment = new int[n];
         Array.Fill(assignment, AssignmentResult.DeferredModel);
         double lambda = 0;
@@ -74,9 +77,15 @@ public sealed class LagrangianAssignmentSolver : IAssignmentSolver
         }
         else
         {
-            using var problem = SolverProblem.Create(predictions, constraints, caps, kept);
+            using var problem = SolverProblem.Create(predictions, target, caps, kept);
             var engine = new LagrangianEngine(problem, _options, cancellationToken);
             engine.Run();
+            if (kept is null && problem.HasSide)
+            {
+                // the target (budget) must hold in the arithmetic the result reports, not only in the solve's sums
+                engine.EnsureSide(a => SolveSupport.MeetsExactly(predictions, target, a));
+            }
+
             iterations = engine.Iterations;
             for (int r = 0; r < problem.N; r++)
             {
@@ -107,6 +116,16 @@ public sealed class LagrangianAssignmentSolver : IAssignmentSolver
 
         return new AssignmentResult(assignment, cost, quality, bound, iterations, status, lambda, mu) { IsBudgetMode = budget };
     }
+
+    /// <summary>The constraints with the quality target lowered (the budget raised) by the relative feasibility tolerance.</summary>
+    private static AssignmentConstraints Relaxed(AssignmentConstraints c, double tolerance) => tolerance == 0
+        ? c
+        : new AssignmentConstraints
+        {
+            QualityTarget = c.QualityTarget * (1 - tolerance),
+            Capacities = c.Capacities,
+            CostBudget = c.CostBudget * (1 + tolerance),
+        };
 
     private static (double Lambda, double[] Mu) Prices(SolverProblem p, LagrangianEngine engine)
     {

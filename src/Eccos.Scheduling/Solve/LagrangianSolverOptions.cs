@@ -4,7 +4,7 @@ namespace Eccos.Scheduling;
 /// <remarks>A plain options object: set it up once, then hand it to the solver, which validates and copies it.</remarks>
 public sealed class LagrangianSolverOptions
 {
-    /// <summary>Gets or sets the most dual evaluations per solve (exact coordinate sweeps and subgradient steps). Default 200.</summary>
+    /// <summary>Gets or sets the most dual evaluations per solve (exact coordinate sweeps, line searches and transportation solves). Default 200.</summary>
     public int MaxIterations { get; set; } = 200;
 
     /// <summary>
@@ -13,17 +13,17 @@ public sealed class LagrangianSolverOptions
     /// </summary>
     public double Tolerance { get; set; } = 0.001;
 
-    /// <summary>Gets or sets ρ₀, the first scale of the Polyak subgradient step <c>ρ·(UB − D)/‖s‖²</c>, in (0, 2]. Default 1.</summary>
-    public double InitialStepScale { get; set; } = 1.0;
-
-    /// <summary>Gets or sets how many subgradient steps without a better bound halve ρ. Default 5.</summary>
-    public int StepHalvingPatience { get; set; } = 5;
-
-    /// <summary>Gets or sets the ρ below which the subgradient phase stops (it no longer moves the bound). Default 1e-4.</summary>
-    public double MinStepScale { get; set; } = 1e-4;
-
-    /// <summary>Gets or sets how often (in subgradient steps) the Lagrangian assignment is repaired into a candidate. Default 5.</summary>
-    public int RepairInterval { get; set; } = 5;
+    /// <summary>
+    /// Gets or sets how far the result may miss the quality target or the budget, relative to it: the reported
+    /// <see cref="AssignmentResult.MeanQuality"/> is at least <c>α·(1 − FeasibilityTolerance)</c> (budget mode: the
+    /// <see cref="AssignmentResult.TotalCost"/> at most <c>B·(1 + FeasibilityTolerance)</c>) for every result reported
+    /// <see cref="AssignmentStatus.Optimal"/> or <see cref="AssignmentStatus.Feasible"/>, in the arithmetic those
+    /// properties are reported in. Default 0: the target (budget) holds exactly; a target the solver cannot meet in
+    /// that arithmetic is reported <see cref="AssignmentStatus.QualityTargetUnreachable"/>
+    /// (<see cref="AssignmentStatus.BudgetUnreachable"/>). A small positive value (such as 1e-9) accepts results that
+    /// miss by rounding of long sums only.
+    /// </summary>
+    public double FeasibilityTolerance { get; set; }
 
     /// <summary>
     /// Gets or sets how many queries — those closest to a tie between two models at the final multipliers — the final
@@ -41,10 +41,7 @@ public sealed class LagrangianSolverOptions
     {
         Check(MaxIterations >= 1, MaxIterations, nameof(MaxIterations), "must be at least 1", paramName);
         Check(double.IsFinite(Tolerance) && Tolerance >= 0, Tolerance, nameof(Tolerance), "must be a finite, non-negative number", paramName);
-        Check(InitialStepScale > 0 && InitialStepScale <= 2, InitialStepScale, nameof(InitialStepScale), "must be in (0, 2]", paramName);
-        Check(StepHalvingPatience >= 1, StepHalvingPatience, nameof(StepHalvingPatience), "must be at least 1", paramName);
-        Check(MinStepScale > 0 && MinStepScale <= InitialStepScale, MinStepScale, nameof(MinStepScale), "must be in (0, InitialStepScale]", paramName);
-        Check(RepairInterval >= 1, RepairInterval, nameof(RepairInterval), "must be at least 1", paramName);
+        Check(double.IsFinite(FeasibilityTolerance) && FeasibilityTolerance >= 0 && FeasibilityTolerance < 1, FeasibilityTolerance, nameof(FeasibilityTolerance), "must be in [0, 1)", paramName);
         Check(PolishQueries >= 0, PolishQueries, nameof(PolishQueries), "must not be negative", paramName);
         Check(PolishOptions >= 1, PolishOptions, nameof(PolishOptions), "must be at least 1", paramName);
         Check(PolishNodeLimit >= 0, PolishNodeLimit, nameof(PolishNodeLimit), "must not be negative", paramName);

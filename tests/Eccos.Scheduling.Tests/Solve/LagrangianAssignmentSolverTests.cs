@@ -423,7 +423,7 @@ public class LagrangianAssignmentSolverTests
         Assert.That(ex!.ParamName, Is.EqualTo("options"));
         Assert.That(ex.Message, Does.Contain("Tolerance"));
         Assert.Throws<ArgumentOutOfRangeException>(() => _ = new LagrangianAssignmentSolver(new LagrangianSolverOptions { MaxIterations = 0 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new LagrangianAssignmentSolver(new LagrangianSolverOptions { InitialStepScale = 3 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new LagrangianAssignmentSolver(new LagrangianSolverOptions { FeasibilityTolerance = -1e-9 }));
     }
 
     [Test]

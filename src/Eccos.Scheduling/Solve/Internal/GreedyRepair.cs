@@ -55,7 +55,10 @@ internal sealed class GreedyRepair
     /// <summary>Gets Σg of the last repaired assignment.</summary>
     public double SumG => _sumG;
 
-    /// <summary>Gets the tolerance on the side constraint (rounding of long sums).</summary>
+    /// <summary>
+    /// Gets the tolerance of the reachability test on the side constraint (rounding of long sums). The repair itself
+    /// aims at the limit exactly; the caller checks the result in the reported arithmetic.
+    /// </summary>
     public double SideTolerance => 1e-9 * Math.Max(1, Math.Abs(_p.Limit));
 
     /// <summary>Repairs <paramref name="assign"/> in place.</summary>
@@ -73,7 +76,7 @@ internal sealed class GreedyRepair
             return 1;
         }
 
-        if (_p.HasSide && _sumG > _p.Limit + SideTolerance && !FixSide(assign))
+        if (_p.HasSide && _sumG > _p.Limit && !FixSide(assign))
         {
             return 2;
         }
@@ -88,6 +91,32 @@ internal sealed class GreedyRepair
     {
         Recount(assign);
         CutCost(assign);
+    }
+
+    /// <summary>Makes the single move that saves the most g per unit of f added, to a model with room.</summary>
+    /// <param name="assign">The assignment, within the capacities; changed in place.</param>
+    /// <returns>Whether a move was made (false when no move lowers g).</returns>
+    public bool SaveStep(int[] assign)
+    {
+        Recount(assign);
+        Gather(assign);
+        MoveScan.Scan(_p, _open, _fCur, _gCur, MoveScan.Rule.SaveG, 0, _key, _target);
+        int best = -1;
+        for (int i = 0; i < _p.N; i++)
+        {
+            if (_key[i] < double.PositiveInfinity && (best < 0 || _key[i] < _key[best]))
+            {
+                best = i;
+            }
+        }
+
+        if (best < 0)
+        {
+            return false;
+        }
+
+        MoveTo(assign, best, (int)_target[best]);
+        return true;
     }
 
     private double F(int i, int j) => _p.F[(j * _p.N) + i];
@@ -180,7 +209,7 @@ internal sealed class GreedyRepair
         _queue.Clear();
         ScanAll(assign, MoveScan.Rule.SaveG, 0, _queue);
 
-        double limit = _p.Limit + SideTolerance;
+        double limit = _p.Limit;
         while (_sumG > limit && _queue.TryDequeue(out Move mv, out _))
         {
             if (_load[mv.Model] >= _p.Capacity[mv.Model])
@@ -219,7 +248,7 @@ internal sealed class GreedyRepair
             return;
         }
 
-        double limit = _p.Limit + SideTolerance;
+        double limit = _p.Limit;
         Gather(assign);
         MoveScan.Scan(_p, _open, _fCur, _gCur, MoveScan.Rule.SlackCut, limit - _sumG, _key, _target);
         int count = 0;

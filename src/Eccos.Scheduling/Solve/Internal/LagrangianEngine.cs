@@ -15,18 +15,21 @@ namespace Eccos.Scheduling;
 /// can only raise D and needs no step size; with no binding capacity the single t step is already the optimum.</item>
 /// <item>After each sweep, an exact line search along the sweep's displacement (a pattern move): coordinate steps
 /// zig-zag when the prices are coupled, and the displacement points along the valley.</item>
-/// <item>Projected subgradient steps with Polyak's rule <c>ρ·(UB − D)/‖s‖²</c>, the best primal as the target and ρ
-/// halved after a run of steps without a better bound, once the coordinate steps stall (a non-smooth corner).</item>
+/// <item>Once the coordinate steps stall (a non-smooth corner) or have swept three times with the gap open, the exact
+/// LP phase (<see cref="ExactLp"/>): the LP optimum by transportation solves along t, and an integral assignment next
+/// to it.</item>
 /// </list>
 /// <para>
-/// The Lagrangian argmin is repaired into a feasible assignment after a sweep whose argmin overloads little, every
-/// few subgradient steps and at the best dual point;
+/// The Lagrangian argmin is repaired into a feasible assignment after a sweep whose argmin overloads little and at the
+/// best dual point;
 /// the best one is finally polished by an exact branch and bound over the few queries whose choice is closest to a
 /// tie. Stops when the relative gap between the best primal and the best bound is within the tolerance.
 /// </para>
 /// </remarks>
 internal sealed class LagrangianEngine
 {
+    /// <summary>Sweeps of exact coordinate steps before the exact LP phase takes over.</summary>
+    private const int CoordinateSweeps = 3;
     private readonly SolverProblem _p;
     private readonly LagrangianSolverOptions _o;
     private readonly CancellationToken _ct;
@@ -43,10 +46,10 @@ internal sealed class LagrangianEngine
     private readonly double[] _direction;
     private readonly GreedyRepair _repair;
     private readonly LineSearch _line;
+    private bool _exactDone;
     private int[]? _minG;
     private double[]? _minGPrices;
     private double _patternStep = 0.25;
-    private double _exactTriedAt = double.NaN;
     private double _minGValue;
 
     public LagrangianEngine(SolverProblem p, LagrangianSolverOptions options, CancellationToken cancellationToken)
@@ -108,6 +111,13 @@ internal sealed class LagrangianEngine
             return;
         }
 
+        if (p.HasCapacities && !p.HasSide)
+        {
+            // no side constraint: a transportation problem, solved exactly
+            ExactPhase();
+            return;
+        }
+
         double d = Evaluate(t);
         Record(d, t);
         bool triedBest = false;
@@ -118,79 +128,47 @@ internal sealed class LagrangianEngine
             triedBest = true;
         }
 
-        bool coordinate = true;
-        double rho = _o.InitialStepScale;
-        int sinceImprovement = 0;
-        while (!Unreachable && p.HasCapacities && Gap > _o.Tolerance && Iterations < _o.MaxIterations && rho >= _o.MinStepScale)
+        int sweeps = 0;
+        while (!Unreachable && p.HasCapacities && Gap > _o.Tolerance && Iterations < _o.MaxIterations)
         {
             _ct.ThrowIfCancellationRequested();
             double before = Bound;
-            if (coordinate)
+            double tStart = t;
+            _mu.CopyTo(_muStart, 0);
+            t = Sweep(t);
+            d = Evaluate(t);
+            Iterations++;
+            sweeps++;
+            bool improved = Record(d, t);
+            d = PatternMove(ref t, tStart, d);
+            improved |= Record(d, t);
+            if (Unreachable)
             {
-                double tStart = t;
-                _mu.CopyTo(_muStart, 0);
-                t = Sweep(t);
-                d = Evaluate(t);
-                Iterations++;
-                bool improved = Record(d, t);
-                d = PatternMove(ref t, tStart, d);
-                improved |= Record(d, t);
-                if (Unreachable)
-                {
-                    break;
-                }
-
-                if (improved && (SmallOverload() || d <= before + (1e-3 * Math.Abs(before))))
-                {
-                    TryPrimal(t);
-                    triedBest = true;
-                }
-                else if (double.IsPositiveInfinity(PrimalF) && Iterations >= 6 && !MinGFits())
-                {
-                    // several sweeps and still no assignment to repair: settle whether one exists at all
-                    SetUnreachable();
-                    break;
-                }
-                else if (improved)
-                {
-                    triedBest = false;
-                }
-
-                if (d <= before + (1e-7 * Math.Max(1, Math.Abs(before))))
-                {
-                    // the exact steps stalled at a corner of the dual: try the exact capacitated argmin there, then
-                    // go on from the best point by subgradient if the gap is still open
-                    TryExactPrimal(T);
-                    coordinate = false;
-                    t = T;
-                    _bestMu.CopyTo(_mu, 0);
-                    d = Evaluate(t);
-                }
+                break;
             }
-            else
+
+            if (improved && (SmallOverload() || d <= before + (1e-3 * Math.Abs(before))))
             {
-                d = SubgradientStep(ref t, d, rho);
-                Iterations++;
-                if (double.IsNaN(d))
-                {
-                    break; // zero subgradient: the current point maximizes the dual
-                }
+                TryPrimal(t);
+                triedBest = true;
+            }
+            else if (double.IsPositiveInfinity(PrimalF) && Iterations >= 6 && !MinGFits())
+            {
+                // several sweeps and still no assignment to repair: settle whether one exists at all
+                SetUnreachable();
+                break;
+            }
+            else if (improved)
+            {
+                triedBest = false;
+            }
 
-                if (Record(d, t))
-                {
-                    sinceImprovement = 0;
-                    triedBest = false;
-                }
-                else if (++sinceImprovement >= _o.StepHalvingPatience)
-                {
-                    rho /= 2;
-                    sinceImprovement = 0;
-                }
-
-                if (Iterations % _o.RepairInterval == 0 && (SmallOverload() || double.IsPositiveInfinity(PrimalF)))
-                {
-                    TryPrimal(t);
-                }
+            if (Gap > _o.Tolerance && (sweeps >= CoordinateSweeps || d <= before + (1e-7 * Math.Max(1, Math.Abs(before)))))
+            {
+                // the exact steps stalled at a corner of the dual, or zig-zag toward it (several capacities binding
+                // near the highest reachable quality): the exact LP phase from the best point
+                ExactPhase();
+                break;
             }
         }
 
@@ -199,7 +177,7 @@ internal sealed class LagrangianEngine
             return;
         }
 
-        if (!triedBest || double.IsPositiveInfinity(PrimalF))
+        if ((!_exactDone && !triedBest) || double.IsPositiveInfinity(PrimalF))
         {
             // a repair from the best dual point
             _bestMu.CopyTo(_mu, 0);
@@ -207,11 +185,9 @@ internal sealed class LagrangianEngine
             TryPrimal(T);
         }
 
-        if (!Unreachable && Gap > _o.Tolerance && p.HasCapacities)
+        if (!Unreachable && !_exactDone && Gap > _o.Tolerance && p.HasCapacities)
         {
-            // ties between priced costs (common with coarse predictions) can leave the greedy repair short of chains
-            // of moves; the exact capacitated argmin just past the best t breaks them toward the side constraint
-            TryExactPrimal(T);
+            ExactPhase();
         }
 
         if (!Unreachable && Gap > _o.Tolerance)
@@ -221,30 +197,33 @@ internal sealed class LagrangianEngine
     }
 
     /// <summary>
-    /// Repairs the exact minimum of Σ(f + t'·g) within the capacities (a transportation solve) into a candidate, with
-    /// t' just past <paramref name="t"/> so that ties between priced costs break toward the side constraint. Once per t.
+    /// The exact LP phase: the LP optimum by transportation solves along t (<see cref="ExactLp"/>), its rounded
+    /// assignment with the slack spent, and the LP's prices as the best bound.
     /// </summary>
-    private void TryExactPrimal(double t)
+    private void ExactPhase()
     {
-        if (t == _exactTriedAt || !_p.HasCapacities)
+        _exactDone = true;
+        if (_p.HasSide && !MinGFits())
         {
+            SetUnreachable();
             return;
         }
 
-        _exactTriedAt = t;
+        var lp = new ExactLp(_p, _line, _ct);
         int[] w = _work;
-        var prices = new double[_p.M];
-        foreach (double side in (ReadOnlySpan<double>)[1, -1])
+        lp.Solve(T, _bestMu, _minG, w);
+        Iterations += lp.Evaluations;
+        if (lp.Bound > Bound)
         {
-            // just past t ties break toward the side constraint (then slack is spent), just before it toward f (then
-            // the side step repairs); keep the better
-            double tt = Math.Max(0, t + (side * 1e-9 * Math.Max(1, t)));
-            TransportationSolver.Solve(_p, 1, tt, w, prices, _ct);
-            if (_repair.Run(w, tt, fixCapacity: false) == 0 && _repair.SumF < PrimalF)
-            {
-                PrimalF = _repair.SumF;
-                w.CopyTo(Assignment, 0);
-            }
+            Bound = lp.Bound;
+            T = lp.T;
+            lp.Mu.CopyTo(_bestMu, 0);
+        }
+
+        if (_repair.Run(w, T, fixCapacity: false) == 0 && _repair.SumF < PrimalF)
+        {
+            PrimalF = _repair.SumF;
+            w.CopyTo(Assignment, 0);
         }
     }
 
@@ -327,51 +306,6 @@ internal sealed class LagrangianEngine
         double moved = Evaluate(t);
         Iterations++;
         return moved;
-    }
-
-    /// <summary>One projected subgradient step with Polyak's rule; NaN when the subgradient is zero.</summary>
-    private double SubgradientStep(ref double t, double d, double rho)
-    {
-        SolverProblem p = _p;
-        double target = double.IsPositiveInfinity(PrimalF) ? d + (0.05 * Math.Max(1, Math.Abs(d))) : PrimalF;
-        double norm2 = 0;
-        double st = 0;
-        if (p.HasSide)
-        {
-            st = SumG() - p.Limit;
-            if (t <= 0 && st < 0)
-            {
-                st = 0;
-            }
-
-            norm2 += st * st;
-        }
-
-        for (int j = 0; j < p.M; j++)
-        {
-            double s = _load[j] - p.Capacity[j];
-            if (_mu[j] <= 0 && s < 0)
-            {
-                s = 0;
-            }
-
-            _direction[j] = s;
-            norm2 += s * s;
-        }
-
-        if (norm2 == 0)
-        {
-            return double.NaN;
-        }
-
-        double step = rho * Math.Max(target - d, 1e-12 * Math.Max(1, Math.Abs(d))) / norm2;
-        t = Math.Max(0, t + (step * st));
-        for (int j = 0; j < p.M; j++)
-        {
-            _mu[j] = Math.Max(0, _mu[j] + (step * _direction[j]));
-        }
-
-        return Evaluate(t);
     }
 
     /// <summary>Whether the current argmin exceeds the capacities by little enough that a repair is worth it.</summary>
@@ -524,6 +458,56 @@ internal sealed class LagrangianEngine
     }
 
     /// <summary>
+    /// Makes <see cref="Assignment"/> meet the side constraint as <paramref name="meets"/> tests it (the arithmetic the
+    /// result is reported in, which the sums of the solve may miss by rounding): a few single moves that save the most
+    /// g per unit of f, else the least-Σg assignment; when even that fails, the solve ends unreachable.
+    /// </summary>
+    /// <param name="meets">Whether an assignment (by row) meets the side constraint.</param>
+    /// <returns>Whether <see cref="Assignment"/> now meets it.</returns>
+    public bool EnsureSide(Func<int[], bool> meets)
+    {
+        if (Unreachable || meets(Assignment))
+        {
+            return !Unreachable;
+        }
+
+        int[] w = _work;
+        Assignment.CopyTo(w, 0);
+        for (int step = 0; step < 16 && _repair.SaveStep(w); step++)
+        {
+            if (meets(w))
+            {
+                w.CopyTo(Assignment, 0);
+                PrimalF = SumF(Assignment);
+                return true;
+            }
+        }
+
+        MinGFits();
+        if (meets(_minG!))
+        {
+            _minG!.CopyTo(Assignment, 0);
+            PrimalF = SumF(Assignment);
+            return true;
+        }
+
+        SetUnreachable();
+        return false;
+    }
+
+    private double SumF(int[] assign)
+    {
+        double s = 0;
+        int n = _p.N;
+        for (int i = 0; i < n; i++)
+        {
+            s += _p.F[(assign[i] * n) + i];
+        }
+
+        return s;
+    }
+
+    /// <summary>
     /// Whether the side constraint can hold within the capacities at all: the exact least Σg (highest quality, or
     /// least cost) by a transportation solve, computed once per solve.
     /// </summary>
@@ -554,13 +538,8 @@ internal sealed class LagrangianEngine
         _minGPrices!.CopyTo(_bestMu, 0);
         Unreachable = true;
         T = double.PositiveInfinity;
-        double s = 0;
-        for (int i = 0; i < _p.N; i++)
-        {
-            s += _p.F[(_minG[i] * _p.N) + i];
-        }
 
-        PrimalF = s;
+        PrimalF = SumF(Assignment);
         Bound = double.NegativeInfinity;
     }
 
@@ -674,13 +653,7 @@ internal sealed class LagrangianEngine
                 Assignment[core[c]] = bb.Best[c];
             }
 
-            double sum = 0;
-            for (int i = 0; i < n; i++)
-            {
-                sum += p.F[(Assignment[i] * n) + i];
-            }
-
-            PrimalF = sum;
+            PrimalF = SumF(Assignment);
         }
     }
 }

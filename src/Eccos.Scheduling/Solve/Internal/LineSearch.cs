@@ -201,9 +201,17 @@ internal sealed class LineSearch
                     _leastG = DualKernels.SumOfLeastG(p, _best);
                 }
 
-                if (_leastG > p.Limit + (1e-9 * Math.Max(1, Math.Abs(p.Limit))))
+                double tolerance = 1e-9 * Math.Max(1, Math.Abs(p.Limit));
+                if (_leastG > p.Limit + tolerance)
                 {
                     return double.PositiveInfinity;
+                }
+
+                if (slopeHi <= dt * (p.Limit + tolerance))
+                {
+                    // the target is the least Σg itself, up to the rounding of long sums: the bracket ends here (a
+                    // strict test would let it grow without bound and the target look unreachable)
+                    break;
                 }
             }
 

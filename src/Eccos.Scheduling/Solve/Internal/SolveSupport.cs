@@ -56,6 +56,16 @@ internal static class SolveSupport
             : meanQuality * n >= (constraints.QualityTarget * n) - (1e-9 * Math.Max(1, n));
 
     /// <summary>
+    /// Whether an assignment of every query meets the quality target (the budget) exactly, in the arithmetic of
+    /// <see cref="Measure"/>, the one results report.
+    /// </summary>
+    public static bool MeetsExactly(PredictionMatrix predictions, AssignmentConstraints constraints, int[] assignment)
+    {
+        (double cost, double quality, _) = Measure(predictions, assignment);
+        return constraints.CostBudget is { } budget ? cost <= budget : quality >= constraints.QualityTarget;
+    }
+
+    /// <summary>
     /// The queries to keep when the capacities cannot take all of them (else <see langword="null"/>): a maximum
     /// placement, deferring within each eligibility group the queries whose best priced cost is highest.
     /// </summary>

@@ -26,42 +26,62 @@ internal static class TransportationSolver
     /// <param name="prices">Receives the optimal capacity prices μ_j.</param>
     /// <param name="cancellationToken">Checked every few hundred moves.</param>
     /// <returns>The number of queries moved off their first choice.</returns>
-    public static int Solve(SolverProblem p, double wf, double wg, int[] assign, double[] prices, CancellationToken cancellationToken)
+    public static int Solve(SolverProblem p, double wf, double wg, int[] assign, double[] prices, CancellationToken cancellationToken) =>
+        Solve(p, wf, wg, null, p.Capacity, assign, prices, cancellationToken);
+
+    /// <summary>
+    /// Solves min Σ (wf·f + wg·g) over some of the queries (the others held fixed elsewhere) within the given room per
+    /// model.
+    /// </summary>
+    /// <param name="p">The problem.</param>
+    /// <param name="wf">Weight of f in w.</param>
+    /// <param name="wg">Weight of g in w.</param>
+    /// <param name="queries">The queries (rows of <paramref name="p"/>) to place; <see langword="null"/> for all.</param>
+    /// <param name="capacity">The room per model for these queries.</param>
+    /// <param name="assign">Receives the optimal model of each of these queries (indexed by row; other rows untouched).</param>
+    /// <param name="prices">Receives the optimal capacity prices μ_j of this sub-problem.</param>
+    /// <param name="cancellationToken">Checked every few hundred moves.</param>
+    /// <param name="warmPrices">
+    /// Prices to start from (one per model), near the optimal ones: the queries start on their cheapest model at these
+    /// prices, which leaves few to move; empty to start from zero prices.
+    /// </param>
+    /// <returns>The number of queries moved off their first choice.</returns>
+    /// <exception cref="InvalidOperationException">The queries cannot all be placed within <paramref name="capacity"/>.</exception>
+    public static int Solve(
+        SolverProblem p,
+        double wf,
+        double wg,
+        ReadOnlySpan<int> queries,
+        int[] capacity,
+        int[] assign,
+        double[] prices,
+        CancellationToken cancellationToken,
+        ReadOnlySpan<double> warmPrices = default)
     {
-        int n = p.N;
+        bool all = queries.IsEmpty && capacity == p.Capacity;
+        int count = all ? p.N : queries.Length;
         int m = p.M;
         var load = new int[m];
-        Array.Clear(prices);
-        for (int i = 0; i < n; i++)
+        int[] list = all ? [] : queries.ToArray();
+        if (warmPrices.IsEmpty)
         {
-            int bestJ = -1;
-            double bestW = double.PositiveInfinity;
-            for (int j = 0; j < m; j++)
-            {
-                if (!p.IsEligible(i, j))
-                {
-                    continue;
-                }
-
-                double w = W(p, wf, wg, i, j);
-                if (bestJ < 0 || w < bestW)
-                {
-                    bestW = w;
-                    bestJ = j;
-                }
-            }
-
-            assign[i] = bestJ;
-            load[bestJ]++;
+            Array.Clear(prices);
+        }
+        else
+        {
+            warmPrices.CopyTo(prices);
         }
 
+        Start(p, wf, wg, all, count, list, prices, assign, load);
         int excess = 0;
+        bool idle = false;
         for (int j = 0; j < m; j++)
         {
-            excess += Math.Max(0, load[j] - p.Capacity[j]);
+            excess += Math.Max(0, load[j] - capacity[j]);
+            idle |= prices[j] > 0 && load[j] < capacity[j];
         }
 
-        if (excess == 0)
+        if (excess == 0 && !idle)
         {
             return 0;
         }
@@ -72,8 +92,9 @@ internal static class TransportationSolver
             heaps[j] = new EdgeHeap(Math.Max(4, load[j / m] / 2));
         }
 
-        for (int i = 0; i < n; i++)
+        for (int c = 0; c < count; c++)
         {
+            int i = all ? c : list[c];
             Insert(p, wf, wg, heaps, i, assign[i]);
         }
 
@@ -91,7 +112,7 @@ internal static class TransportationSolver
             // Dijkstra from every over-full model at once (a virtual source with zero-length edges to them).
             for (int j = 0; j < m; j++)
             {
-                dist[j] = load[j] > p.Capacity[j] ? 0 : double.PositiveInfinity;
+                dist[j] = load[j] > capacity[j] ? 0 : double.PositiveInfinity;
                 pred[j] = -1;
                 settled[j] = false;
             }
@@ -114,7 +135,7 @@ internal static class TransportationSolver
                 }
 
                 settled[u] = true;
-                if (load[u] < p.Capacity[u])
+                if (load[u] < capacity[u])
                 {
                     target = u;
                     break;
@@ -169,7 +190,148 @@ internal static class TransportationSolver
             excess--;
         }
 
-        return moved;
+        return moved + LowerIdlePrices(p, wf, wg, heaps, capacity, prices, assign, load, dist, pred, settled);
+    }
+
+    /// <summary>Every query on its cheapest eligible model at <paramref name="prices"/> (ties: lowest index); fills the loads.</summary>
+    private static void Start(SolverProblem p, double wf, double wg, bool all, int count, int[] list, double[] prices, int[] assign, int[] load)
+    {
+        Array.Clear(load);
+        for (int c = 0; c < count; c++)
+        {
+            int i = all ? c : list[c];
+            int bestJ = -1;
+            double bestW = double.PositiveInfinity;
+            for (int j = 0; j < p.M; j++)
+            {
+                if (!p.IsEligible(i, j))
+                {
+                    continue;
+                }
+
+                double w = W(p, wf, wg, i, j) + prices[j];
+                if (bestJ < 0 || w < bestW)
+                {
+                    bestW = w;
+                    bestJ = j;
+                }
+            }
+
+            assign[i] = bestJ;
+            load[bestJ]++;
+        }
+    }
+
+    /// <summary>
+    /// The second half of a warm start: a model with room but a positive price (which the optimum does not allow) gets
+    /// its price lowered, by a shortest-path search backwards from it, until either a query moves in along a path from a
+    /// model whose price falls to 0 on the way, or its own price reaches 0. The reduced lengths stay non-negative, so
+    /// the prices remain valid potentials and the end state is optimal.
+    /// </summary>
+    /// <returns>The number of queries moved.</returns>
+    private static int LowerIdlePrices(
+        SolverProblem p, double wf, double wg, EdgeHeap[] heaps, int[] capacity, double[] prices, int[] assign, int[] load, double[] dist, int[] pred, bool[] settled)
+    {
+        int m = p.M;
+        int moved = 0;
+        while (true)
+        {
+            int k = -1;
+            for (int j = 0; j < m && k < 0; j++)
+            {
+                if (prices[j] > 0 && load[j] < capacity[j])
+                {
+                    k = j;
+                }
+            }
+
+            if (k < 0)
+            {
+                return moved;
+            }
+
+            for (int j = 0; j < m; j++)
+            {
+                dist[j] = double.PositiveInfinity;
+                pred[j] = -1;
+                settled[j] = false;
+            }
+
+            // backwards from k: dist[j] is the shortest reduced length of a chain of moves from j into k; a model at
+            // dist d with price y can give up a query once the prices fall by d + y (its own price then reaches 0)
+            dist[k] = 0;
+            double reach = double.PositiveInfinity;
+            int target = -1;
+            while (true)
+            {
+                int u = -1;
+                for (int j = 0; j < m; j++)
+                {
+                    if (!settled[j] && dist[j] < reach && (u < 0 || dist[j] < dist[u]))
+                    {
+                        u = j;
+                    }
+                }
+
+                if (u < 0)
+                {
+                    break;
+                }
+
+                settled[u] = true;
+                if (dist[u] + prices[u] < reach)
+                {
+                    reach = dist[u] + prices[u];
+                    target = u;
+                }
+
+                for (int j = 0; j < m; j++)
+                {
+                    if (settled[j] || j == u)
+                    {
+                        continue;
+                    }
+
+                    EdgeHeap h = heaps[(j * m) + u];
+                    h.DropStale(assign, j);
+                    if (h.Count == 0)
+                    {
+                        continue;
+                    }
+
+                    double d = dist[u] + Math.Max(0, h.MinKey + prices[u] - prices[j]);
+                    if (d < dist[j])
+                    {
+                        dist[j] = d;
+                        pred[j] = u;
+                    }
+                }
+            }
+
+            for (int j = 0; j < m; j++)
+            {
+                if (settled[j] && dist[j] < reach)
+                {
+                    prices[j] = Math.Max(0, prices[j] - (reach - dist[j]));
+                }
+            }
+
+            prices[target] = 0;
+            if (target == k)
+            {
+                continue; // its price reached 0 first: room is allowed there now
+            }
+
+            load[target]--;
+            load[k]++;
+            for (int v = target; v != k; v = pred[v])
+            {
+                int q = heaps[(v * m) + pred[v]].PopMin();
+                assign[q] = pred[v];
+                Insert(p, wf, wg, heaps, q, pred[v]);
+                moved++;
+            }
+        }
     }
 
     private static double W(SolverProblem p, double wf, double wg, int i, int j)
